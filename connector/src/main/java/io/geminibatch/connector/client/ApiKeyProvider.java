@@ -1,0 +1,78 @@
+package io.geminibatch.connector.client;
+
+import java.io.Serializable;
+
+/**
+ * Supplies the API key where the client is built (on the worker). Serializable so a transform can
+ * carry it; {@link #fromEnvironment()} carries nothing secret at all, which is the choice for
+ * runners that stage the serialized pipeline (Dataflow). Implementations must keep the key out of
+ * {@code toString()}.
+ */
+@FunctionalInterface
+public interface ApiKeyProvider extends Serializable {
+
+  /** The key, or null when none is configured. */
+  String get();
+
+  /** {@code GEMINI_API_KEY}, then {@code GOOGLE_API_KEY}, read from the environment where used. */
+  static ApiKeyProvider fromEnvironment() {
+    return new EnvironmentApiKeyProvider();
+  }
+
+  /** A fixed key. It is serialized with the transform; its {@code toString()} is redacted. */
+  static ApiKeyProvider of(String key) {
+    return new FixedApiKeyProvider(key);
+  }
+
+  /** Reads the environment variables named in {@link #fromEnvironment()}. */
+  final class EnvironmentApiKeyProvider implements ApiKeyProvider {
+    private static final long serialVersionUID = 1L;
+
+    @Override
+    public String get() {
+      String key = System.getenv("GEMINI_API_KEY");
+      if (key == null || key.isEmpty()) {
+        key = System.getenv("GOOGLE_API_KEY");
+      }
+      return key == null || key.isEmpty() ? null : key;
+    }
+
+    @Override
+    public String toString() {
+      return "environment (GEMINI_API_KEY, GOOGLE_API_KEY)";
+    }
+  }
+
+  /** A key given in code or on the command line. */
+  final class FixedApiKeyProvider implements ApiKeyProvider {
+    private static final long serialVersionUID = 1L;
+    private final String key;
+
+    FixedApiKeyProvider(String key) {
+      if (key == null || key.trim().isEmpty()) {
+        throw new IllegalArgumentException("apiKey must be a non-empty string");
+      }
+      this.key = key;
+    }
+
+    @Override
+    public String get() {
+      return key;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof FixedApiKeyProvider && ((FixedApiKeyProvider) o).key.equals(key);
+    }
+
+    @Override
+    public int hashCode() {
+      return key.hashCode();
+    }
+
+    @Override
+    public String toString() {
+      return "fixed key (redacted)";
+    }
+  }
+}
