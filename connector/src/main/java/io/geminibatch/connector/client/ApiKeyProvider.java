@@ -6,7 +6,8 @@ import java.io.Serializable;
  * Supplies the API key where the client is built (on the worker). Serializable so a transform can
  * carry it; {@link #fromEnvironment()} carries nothing secret at all, which is the choice for
  * runners that stage the serialized pipeline (Dataflow). Implementations must keep the key out of
- * {@code toString()}.
+ * {@code toString()}, and should define {@code equals}/{@code hashCode} by value: {@link
+ * GeminiBatchClients} shares one client per equal {@link GeminiClientConfig}.
  */
 @FunctionalInterface
 public interface ApiKeyProvider extends Serializable {
@@ -35,6 +36,17 @@ public interface ApiKeyProvider extends Serializable {
         key = System.getenv("GOOGLE_API_KEY");
       }
       return key == null || key.isEmpty() ? null : key;
+    }
+
+    /** All instances are equal, so configs using it share one cached client. */
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof EnvironmentApiKeyProvider;
+    }
+
+    @Override
+    public int hashCode() {
+      return EnvironmentApiKeyProvider.class.hashCode();
     }
 
     @Override

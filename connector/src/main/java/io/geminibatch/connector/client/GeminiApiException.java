@@ -18,10 +18,12 @@ public class GeminiApiException extends IOException {
 
   public GeminiApiException(
       String call, int httpStatus, String status, String serviceMessage, Duration retryAfter) {
-    super(call + " failed: HTTP " + httpStatus + " " + status + ": " + serviceMessage);
+    super(
+        call + " failed: HTTP " + httpStatus + (status == null ? "" : " " + status)
+            + (serviceMessage == null || serviceMessage.isEmpty() ? "" : ": " + serviceMessage));
     this.httpStatus = httpStatus;
     this.status = status;
-    this.serviceMessage = serviceMessage;
+    this.serviceMessage = serviceMessage == null ? "" : serviceMessage;
     this.retryAfter = retryAfter;
   }
 
@@ -30,12 +32,12 @@ public class GeminiApiException extends IOException {
     return httpStatus;
   }
 
-  /** The canonical status name, e.g. {@code NOT_FOUND}. */
+  /** The canonical status name, e.g. {@code NOT_FOUND}, or null when the body was not JSON. */
   public String getStatus() {
     return status;
   }
 
-  /** The service's own message. */
+  /** The service's own message, or the start of a body that was not JSON. */
   public String getServiceMessage() {
     return serviceMessage;
   }

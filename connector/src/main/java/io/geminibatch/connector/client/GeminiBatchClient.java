@@ -7,10 +7,14 @@ import java.util.Optional;
 /**
  * The connector's one seam to the Gemini Batch API: files and batch jobs over REST. One
  * production implementation ({@link HttpGeminiBatchClient}); tests point it at the emulator.
+ * Implementations are thread-safe.
  *
- * <p>Idempotent calls (everything but {@link #createBatch}) retry 408, 429, 5xx and dropped
+ * <p>Idempotent calls (everything but the two creates) retry 408, 429, 5xx and dropped
  * connections with jittered exponential backoff, honouring {@code Retry-After}. {@link
- * #createBatch} is tried exactly once: a duplicate create is a second, billed job.
+ * #createFileBatch} and {@link #createInlineBatch} are tried exactly once: a duplicate create is a
+ * second, billed job. They throw a {@link GeminiApiException} for a 4xx reply (429 included: no
+ * job was created) and a {@link CreateOutcomeUnknownException} when the job may exist (transport
+ * failure, 5xx, unreadable reply): look it up with {@link #findBatchByDisplayName} then.
  */
 public interface GeminiBatchClient extends AutoCloseable {
 
@@ -40,6 +44,8 @@ public interface GeminiBatchClient extends AutoCloseable {
    * chunks; a failed chunk is resumed at the offset the service confirms.
    *
    * @param fileId the id to ask for ({@code files/<fileId>}), or null to let the service choose
+   * @throws IllegalArgumentException if {@code sizeBytes} is not positive: the Files API keeps no
+   *     empty files
    */
   GeminiFile uploadFile(
       String fileId, String displayName, String mimeType, long sizeBytes, ContentSource content)
@@ -62,13 +68,19 @@ public interface GeminiBatchClient extends AutoCloseable {
   /**
    * {@code models/<model>:batchGenerateContent} or {@code :asyncBatchEmbedContent} with a file
    * input. Never retried.
+   *
+   * @throws GeminiApiException a 4xx reply: no job was created
+   * @throws CreateOutcomeUnknownException the job may or may not exist
    */
   BatchJob createFileBatch(BatchKind kind, String model, String displayName, String inputFileName)
       throws IOException;
 
   /**
    * The same with inline input: {@code requestsJsonArray} is the JSON array of {@code {"request":
-   * ..., "metadata": {...}}} objects, as UTF-8 bytes. Never retried.
+   * ..., "metadata": {...}}} objects, as UTF-8 bytes, sent as it is. Never retried.
+   *
+   * @throws GeminiApiException a 4xx reply: no job was created
+   * @throws CreateOutcomeUnknownException the job may or may not exist
    */
   BatchJob createInlineBatch(
       BatchKind kind, String model, String displayName, byte[] requestsJsonArray)
@@ -83,15 +95,19 @@ public interface GeminiBatchClient extends AutoCloseable {
   /** Walks {@code batches.list} for a job with this display name (the newest if several). */
   Optional<BatchJob> findBatchByDisplayName(String displayName) throws IOException;
 
-  /** Streams the results inlined in a finished job's Operation to {@code visitor}. */
+  /**
+   * Streams the results inlined in a finished job's Operation to {@code visitor}. The request is
+   * retried; a connection lost mid-body fails the call (the caller reads again from index 0).
+   */
   void readInlinedResponses(String batchName, InlinedResponseVisitor visitor) throws IOException;
 
-  /** {@code batches.cancel}. */
+  /** {@code batches.cancel}: best effort, the job ends CANCELLED unless it finished first. */
   void cancelBatch(String name) throws IOException;
 
   /** {@code batches.delete}; false when it was already gone. */
   boolean deleteBatch(String name) throws IOException;
 
+  /** Releases the connections; a no-op for the shared clients of {@link GeminiBatchClients}. */
   @Override
   void close();
 }
