@@ -1,0 +1,691 @@
+package io.geminibatch.connector.client;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.io.OutputStream;
+import java.net.ProtocolException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpRequest.BodyPublisher;
+import java.net.http.HttpRequest.BodyPublishers;
+import java.net.http.HttpResponse;
+import java.net.http.HttpResponse.BodyHandlers;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@link GeminiBatchClient} over the Gemini API's REST interface, on the JDK's {@link HttpClient}
+ * and Jackson's streaming parser. Thread-safe; one HTTP/1.1 connection pool per instance.
+ *
+ * <p>Messages of exceptions and log lines name the call ({@code batches.get batches/abc}) and carry
+ * the service's error, never the API key.
+ */
+public final class HttpGeminiBatchClient implements GeminiBatchClient {
+  private static final Logger LOG = LoggerFactory.getLogger(HttpGeminiBatchClient.class);
+  private static final int ERROR_BODY_LIMIT = 64 * 1024;
+  private static final int LIST_PAGE_SIZE = 100;
+  private static final byte[] EMPTY_OBJECT = {'{', '}'};
+  private static final Pattern CONTENT_RANGE = Pattern.compile("bytes (\\d+)-\\d+/(\\d+|\\*)");
+
+  /** Waits between tries; tests pass one that waits not at all. */
+  @FunctionalInterface
+  interface Sleeper {
+    void sleep(Duration duration) throws InterruptedException;
+  }
+
+  static final Sleeper THREAD_SLEEPER = d -> TimeUnit.NANOSECONDS.sleep(d.toNanos());
+
+  /** One try of a call. */
+  @FunctionalInterface
+  private interface Attempt<T> {
+    T run() throws IOException;
+  }
+
+  /** Reads a 2xx reply. */
+  @FunctionalInterface
+  private interface ReplyReader<T> {
+    T read(HttpResponse<InputStream> reply, InputStream body) throws IOException;
+  }
+
+  private final GeminiClientConfig config;
+  private final String apiKey;
+  private final String apiRoot;
+  private final String origin;
+  private final HttpClient http;
+  private final Sleeper sleeper;
+  private final boolean closeable;
+
+  public HttpGeminiBatchClient(GeminiClientConfig config) {
+    this(config, THREAD_SLEEPER, true);
+  }
+
+  /**
+   * @param closeable false for a client shared through {@link GeminiBatchClients}, whose {@link
+   *     #close} must not break its other holders
+   */
+  HttpGeminiBatchClient(GeminiClientConfig config, Sleeper sleeper, boolean closeable) {
+    this.config = Objects.requireNonNull(config, "config");
+    this.apiKey = config.getApiKey().get();
+    if (apiKey == null || apiKey.isEmpty()) {
+      throw new IllegalStateException(
+          "No Gemini API key: the configured provider (" + config.getApiKey() + ") gave none");
+    }
+    this.apiRoot = config.getBaseUrl() + "/" + config.getApiVersion() + "/";
+    URI base = URI.create(config.getBaseUrl());
+    this.origin = base.getScheme() + "://" + base.getRawAuthority();
+    this.http =
+        HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(config.getConnectTimeout())
+            .followRedirects(HttpClient.Redirect.NEVER)
+            .build();
+    this.sleeper = sleeper;
+    this.closeable = closeable;
+  }
+
+  // ---- Files ----
+
+  @Override
+  public GeminiFile uploadFile(
+      String fileId, String displayName, String mimeType, long sizeBytes, ContentSource content)
+      throws IOException {
+    if (sizeBytes <= 0) {
+      throw new IllegalArgumentException(
+          "sizeBytes must be positive (the Files API keeps no empty files), got " + sizeBytes);
+    }
+    Objects.requireNonNull(mimeType, "mimeType");
+    Objects.requireNonNull(content, "content");
+    String call = "files.upload " + (fileId == null ? "(" + displayName + ")" : "files/" + fileId);
+    byte[] body =
+        ApiJson.write(
+            g -> {
+              g.writeStartObject();
+              g.writeObjectFieldStart("file");
+              if (fileId != null) {
+                g.writeStringField("name", "files/" + fileId);
+              }
+              if (displayName != null) {
+                g.writeStringField("displayName", displayName);
+              }
+              g.writeStringField("mimeType", mimeType);
+              g.writeEndObject();
+              g.writeEndObject();
+            });
+    HttpRequest start =
+        request(URI.create(config.getBaseUrl() + "/upload/" + config.getApiVersion() + "/files"))
+            .header("X-Goog-Upload-Protocol", "resumable")
+            .header("X-Goog-Upload-Command", "start")
+            .header("X-Goog-Upload-Header-Content-Length", Long.toString(sizeBytes))
+            .header("X-Goog-Upload-Header-Content-Type", mimeType)
+            .header("Content-Type", "application/json")
+            .POST(BodyPublishers.ofByteArray(body))
+            .build();
+    URI session =
+        retrying(
+            call,
+            () ->
+                exchange(
+                    call,
+                    start,
+                    (reply, in) -> sameOrigin(requiredHeader(reply, "x-goog-upload-url"))));
+    try {
+      return sendChunks(call, session, sizeBytes, content);
+    } catch (IOException e) {
+      throw named(call, e);
+    }
+  }
+
+  /**
+   * Sends the content in chunks of one buffer. A chunk that fails is followed by a {@code query}
+   * for the bytes the service holds, and the content is reopened from there.
+   */
+  private GeminiFile sendChunks(String call, URI session, long size, ContentSource content)
+      throws IOException {
+    byte[] buffer = new byte[(int) Math.min(config.getUploadChunkBytes(), size)];
+    long offset = 0;
+    int failures = 0;
+    InputStream in = content.open();
+    try {
+      while (true) {
+        int length = (int) Math.min(buffer.length, size - offset);
+        readFully(in, buffer, length, offset, size);
+        boolean last = offset + length == size;
+        HttpRequest chunk =
+            request(session)
+                .header("X-Goog-Upload-Command", last ? "upload, finalize" : "upload")
+                .header("X-Goog-Upload-Offset", Long.toString(offset))
+                .header("Content-Type", "application/octet-stream")
+                .POST(BodyPublishers.ofByteArray(buffer, 0, length))
+                .build();
+        try {
+          GeminiFile file =
+              exchange(call, chunk, (reply, body) -> readChunkReply(reply, body, last));
+          if (last) {
+            return file;
+          }
+          offset += length;
+          failures = 0;
+        } catch (IOException e) {
+          if (!isRetryable(e) || failures >= config.getMaxRetries()) {
+            throw e;
+          }
+          backoff(call, failures++, e);
+          UploadState state = retrying(call, () -> queryUpload(call, session, size));
+          if (state.file != null) {
+            return state.file;
+          }
+          in.close();
+          in = content.open();
+          in.skipNBytes(state.received);
+          offset = state.received;
+        }
+      }
+    } finally {
+      in.close();
+    }
+  }
+
+  /** The file after the final chunk, null after an intermediate one. */
+  private static GeminiFile readChunkReply(
+      HttpResponse<InputStream> reply, InputStream body, boolean last) throws IOException {
+    String status = reply.headers().firstValue("x-goog-upload-status").orElse(null);
+    if (!(last ? "final" : "active").equals(status)) {
+      // Retryable: the query that follows tells what the service really holds.
+      throw new IOException("chunk answered with x-goog-upload-status " + status);
+    }
+    return last ? ApiJson.read(body, ApiJson::readUploadReply) : null;
+  }
+
+  /** What a {@code query} learnt: bytes received, or the file when the upload is complete. */
+  private static final class UploadState {
+    final long received;
+    final GeminiFile file;
+
+    UploadState(long received, GeminiFile file) {
+      this.received = received;
+      this.file = file;
+    }
+  }
+
+  private UploadState queryUpload(String call, URI session, long size) throws IOException {
+    HttpRequest query =
+        request(session)
+            .header("X-Goog-Upload-Command", "query")
+            .POST(BodyPublishers.noBody())
+            .build();
+    return exchange(
+        call,
+        query,
+        (reply, body) -> {
+          String status = requiredHeader(reply, "x-goog-upload-status");
+          if (status.equals("final")) {
+            return new UploadState(size, ApiJson.read(body, ApiJson::readUploadReply));
+          }
+          if (!status.equals("active")) {
+            throw new ProtocolException("upload session is " + status);
+          }
+          String received = requiredHeader(reply, "x-goog-upload-size-received");
+          long n;
+          try {
+            n = Long.parseLong(received.trim());
+          } catch (NumberFormatException e) {
+            n = -1;
+          }
+          if (n < 0 || n > size) {
+            throw new ProtocolException(
+                "x-goog-upload-size-received " + received + " of " + size + " bytes");
+          }
+          return new UploadState(n, null);
+        });
+  }
+
+  /** Fills {@code length} bytes, looping over short reads: only end of stream ends a chunk. */
+  private static void readFully(InputStream in, byte[] buffer, int length, long offset, long size)
+      throws IOException {
+    int filled = 0;
+    while (filled < length) {
+      int n = in.read(buffer, filled, length - filled);
+      if (n < 0) {
+        throw new EOFException(
+            "upload content ended at byte " + (offset + filled) + " of the declared " + size);
+      }
+      filled += n;
+    }
+  }
+
+  /** The SDKs' rule: only the path and query of the upload URL count, the host is ours. */
+  private URI sameOrigin(String uploadUrl) {
+    URI u = URI.create(uploadUrl);
+    String path = u.getRawPath() == null || u.getRawPath().isEmpty() ? "/" : u.getRawPath();
+    return URI.create(
+        origin
+            + (path.startsWith("/") ? "" : "/")
+            + path
+            + (u.getRawQuery() == null ? "" : "?" + u.getRawQuery()));
+  }
+
+  @Override
+  public Optional<GeminiFile> getFile(String name) throws IOException {
+    checkName(name, "files/");
+    String call = "files.get " + name;
+    HttpRequest get = request(api(name)).GET().build();
+    return unlessNotFound(
+        () ->
+            retrying(
+                call, () -> exchange(call, get, (r, in) -> ApiJson.read(in, ApiJson::readFile))));
+  }
+
+  @Override
+  public InputStream download(String fileName) throws IOException {
+    checkName(fileName, "files/");
+    String call = "files.download " + fileName;
+    URI uri = api(fileName + ":download?alt=media");
+    return new ResumingInputStream(
+        call,
+        offset -> retrying(call, () -> openDownload(call, uri, offset)),
+        config.getMaxRetries(),
+        (retry, cause) -> backoff(call, retry, cause));
+  }
+
+  /** The body from {@code offset} on: a 206 to {@code Range}, or a 200 with the head skipped. */
+  private ResumingInputStream.Part openDownload(String call, URI uri, long offset)
+      throws IOException {
+    HttpRequest.Builder get = request(uri).GET();
+    if (offset > 0) {
+      get.header("Range", "bytes=" + offset + "-");
+    }
+    HttpResponse<InputStream> reply = open(call, get.build());
+    InputStream body = reply.body();
+    try {
+      long contentLength = reply.headers().firstValueAsLong("Content-Length").orElse(-1);
+      if (reply.statusCode() == 206) {
+        // Content-Range: bytes <first>-<last>/<total or *>
+        String range = reply.headers().firstValue("Content-Range").orElse("");
+        Matcher m = CONTENT_RANGE.matcher(range);
+        if (!m.matches() || Long.parseLong(m.group(1)) != offset) {
+          throw new ProtocolException(
+              "asked for bytes from " + offset + ", got Content-Range '" + range + "'");
+        }
+        long total = m.group(2).equals("*") ? -1 : Long.parseLong(m.group(2));
+        return new ResumingInputStream.Part(
+            body, total >= 0 ? total : contentLength < 0 ? -1 : offset + contentLength);
+      }
+      // 200: the server ignored Range and sends the whole file again.
+      body.skipNBytes(offset);
+      return new ResumingInputStream.Part(body, contentLength);
+    } catch (IOException | RuntimeException e) {
+      body.close();
+      throw e;
+    }
+  }
+
+  @Override
+  public boolean deleteFile(String name) throws IOException {
+    checkName(name, "files/");
+    return delete("files.delete " + name, name);
+  }
+
+  // ---- Batches ----
+
+  @Override
+  public BatchJob createFileBatch(
+      BatchKind kind, String model, String displayName, String inputFileName) throws IOException {
+    checkName(inputFileName, "files/");
+    requireDisplayName(displayName);
+    byte[] body =
+        ApiJson.write(
+            g -> {
+              batchStart(g, displayName);
+              g.writeStringField("fileName", inputFileName);
+              g.writeEndObject();
+              g.writeEndObject();
+              g.writeEndObject();
+            });
+    return create(kind, model, displayName, BodyPublishers.ofByteArray(body));
+  }
+
+  @Override
+  public BatchJob createInlineBatch(
+      BatchKind kind, String model, String displayName, byte[] requestsJsonArray)
+      throws IOException {
+    requireDisplayName(displayName);
+    if (requestsJsonArray == null || requestsJsonArray.length == 0) {
+      throw new IllegalArgumentException("requestsJsonArray must be a non-empty JSON array");
+    }
+    byte[] head =
+        ApiJson.write(
+            g -> {
+              batchStart(g, displayName);
+              g.writeObjectFieldStart("requests");
+              // Raw: the generator would write a field name's colon only with its value.
+              g.writeRaw("\"requests\":");
+            });
+    // The array goes in as it is: no copy of up to 20 MB of requests.
+    return create(
+        kind,
+        model,
+        displayName,
+        BodyPublishers.concat(
+            BodyPublishers.ofByteArray(head),
+            BodyPublishers.ofByteArray(requestsJsonArray),
+            BodyPublishers.ofString("}}}}")));
+  }
+
+  /** Writes {@code {"batch": {"displayName": ..., "inputConfig": {} and leaves it open. */
+  private static void batchStart(JsonGenerator g, String displayName) throws IOException {
+    g.writeStartObject();
+    g.writeObjectFieldStart("batch");
+    g.writeStringField("displayName", displayName);
+    g.writeObjectFieldStart("inputConfig");
+  }
+
+  /** Tried once: a second POST would be a second, billed job. */
+  private BatchJob create(BatchKind kind, String model, String displayName, BodyPublisher body)
+      throws IOException {
+    Objects.requireNonNull(kind, "kind");
+    Objects.requireNonNull(model, "model");
+    String method = (model.contains("/") ? model : "models/" + model) + ":" + kind.createMethod();
+    String call = method + " (displayName " + displayName + ")";
+    HttpRequest post =
+        request(api(method)).header("Content-Type", "application/json").POST(body).build();
+    try {
+      return exchange(call, post, (r, in) -> ApiJson.read(in, ApiJson::readOperation));
+    } catch (GeminiApiException e) {
+      if (e.getHttpStatus() < 500) {
+        throw e;
+      }
+      throw new CreateOutcomeUnknownException(call, e);
+    } catch (IOException e) {
+      throw new CreateOutcomeUnknownException(call, e);
+    }
+  }
+
+  @Override
+  public Optional<BatchJob> getBatch(String name) throws IOException {
+    checkName(name, "batches/");
+    String call = "batches.get " + name;
+    HttpRequest get = request(api(name)).GET().build();
+    return unlessNotFound(
+        () ->
+            retrying(
+                call,
+                () -> exchange(call, get, (r, in) -> ApiJson.read(in, ApiJson::readOperation))));
+  }
+
+  @Override
+  public BatchPage listBatches(int pageSize, String pageToken) throws IOException {
+    if (pageSize <= 0) {
+      throw new IllegalArgumentException("pageSize must be positive, got " + pageSize);
+    }
+    String call = "batches.list";
+    String query =
+        "batches?pageSize="
+            + pageSize
+            + (pageToken == null
+                ? ""
+                : "&pageToken=" + URLEncoder.encode(pageToken, StandardCharsets.UTF_8));
+    HttpRequest get = request(api(query)).GET().build();
+    return retrying(
+        call, () -> exchange(call, get, (r, in) -> ApiJson.read(in, ApiJson::readOperationsPage)));
+  }
+
+  @Override
+  public Optional<BatchJob> findBatchByDisplayName(String displayName) throws IOException {
+    requireDisplayName(displayName);
+    BatchJob newest = null;
+    Comparator<BatchJob> byCreateTime =
+        Comparator.comparing(
+            BatchJob::getCreateTime, Comparator.nullsFirst(Comparator.naturalOrder()));
+    String token = null;
+    do {
+      BatchPage page = listBatches(LIST_PAGE_SIZE, token);
+      for (BatchJob job : page.getJobs()) {
+        if (displayName.equals(job.getDisplayName())
+            && (newest == null || byCreateTime.compare(job, newest) > 0)) {
+          newest = job;
+        }
+      }
+      token = page.getNextPageToken();
+    } while (token != null);
+    return Optional.ofNullable(newest);
+  }
+
+  /**
+   * Only the request is retried: once elements have gone to the visitor, a broken body fails the
+   * call, since the next reply may order them differently.
+   */
+  @Override
+  public void readInlinedResponses(String batchName, InlinedResponseVisitor visitor)
+      throws IOException {
+    checkName(batchName, "batches/");
+    Objects.requireNonNull(visitor, "visitor");
+    String call = "batches.get " + batchName + " (inlined responses)";
+    HttpRequest get = request(api(batchName)).GET().build();
+    HttpResponse<InputStream> reply = retrying(call, () -> open(call, get));
+    try (InputStream body = reply.body()) {
+      ApiJson.read(
+          body,
+          p -> {
+            ApiJson.readInlinedResponses(p, visitor);
+            return null;
+          });
+    } catch (IOException e) {
+      throw named(call, e);
+    }
+  }
+
+  @Override
+  public void cancelBatch(String name) throws IOException {
+    checkName(name, "batches/");
+    String call = "batches.cancel " + name;
+    HttpRequest post =
+        request(api(name + ":cancel"))
+            .header("Content-Type", "application/json")
+            .POST(BodyPublishers.ofByteArray(EMPTY_OBJECT))
+            .build();
+    retrying(call, () -> exchange(call, post, (r, in) -> null));
+  }
+
+  @Override
+  public boolean deleteBatch(String name) throws IOException {
+    checkName(name, "batches/");
+    return delete("batches.delete " + name, name);
+  }
+
+  private boolean delete(String call, String name) throws IOException {
+    HttpRequest delete = request(api(name)).DELETE().build();
+    return unlessNotFound(() -> retrying(call, () -> exchange(call, delete, (r, in) -> true)))
+        .isPresent();
+  }
+
+  /** Closes the connection pool (Java 21+) unless this client is shared. */
+  @Override
+  public void close() {
+    if (closeable && http instanceof AutoCloseable) {
+      try {
+        ((AutoCloseable) http).close();
+      } catch (Exception e) {
+        LOG.warn("Closing the HTTP client of {} failed", config, e);
+      }
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "HttpGeminiBatchClient{" + config + "}";
+  }
+
+  // ---- HTTP ----
+
+  private URI api(String pathAndQuery) {
+    return URI.create(apiRoot + pathAndQuery);
+  }
+
+  private HttpRequest.Builder request(URI uri) {
+    // The timeout bounds the wait for the reply's headers, not the reading of its body.
+    return HttpRequest.newBuilder(uri)
+        .timeout(config.getRequestTimeout())
+        .header("x-goog-api-key", apiKey);
+  }
+
+  /** Sends once; a non-2xx reply becomes a {@link GeminiApiException}. The body is unread. */
+  private HttpResponse<InputStream> open(String call, HttpRequest request) throws IOException {
+    HttpResponse<InputStream> reply;
+    try {
+      reply = http.send(request, BodyHandlers.ofInputStream());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException(call + " interrupted");
+    }
+    if (reply.statusCode() / 100 == 2) {
+      return reply;
+    }
+    byte[] body;
+    try (InputStream in = reply.body()) {
+      body = in.readNBytes(ERROR_BODY_LIMIT);
+    }
+    Duration retryAfter = null;
+    Optional<String> header = reply.headers().firstValue("Retry-After");
+    if (header.isPresent() && header.get().trim().matches("\\d{1,9}")) {
+      retryAfter = Duration.ofSeconds(Long.parseLong(header.get().trim()));
+    }
+    throw ApiJson.error(call, reply.statusCode(), body, retryAfter, apiKey);
+  }
+
+  /**
+   * Sends once and reads the reply; the rest of the body is drained so the connection is reused.
+   */
+  private <T> T exchange(String call, HttpRequest request, ReplyReader<T> reader)
+      throws IOException {
+    HttpResponse<InputStream> reply = open(call, request);
+    try (InputStream body = reply.body()) {
+      T result = reader.read(reply, body);
+      body.transferTo(OutputStream.nullOutputStream());
+      return result;
+    }
+  }
+
+  /** Runs an idempotent call, retrying 408, 429, 5xx and transport failures. */
+  private <T> T retrying(String call, Attempt<T> attempt) throws IOException {
+    for (int retry = 0; ; retry++) {
+      try {
+        return attempt.run();
+      } catch (IOException e) {
+        if (retry >= config.getMaxRetries() || !isRetryable(e)) {
+          throw named(call, e);
+        }
+        backoff(call, retry, e);
+      }
+    }
+  }
+
+  /**
+   * Full-jitter exponential backoff: a uniform pause up to {@code initialBackoff * 2^retry}, capped
+   * at {@code maxBackoff}; a {@code Retry-After} is a floor.
+   */
+  private void backoff(String call, int retry, IOException cause) throws IOException {
+    Duration cap = config.getInitialBackoff().multipliedBy(1L << Math.min(retry, 30));
+    if (cap.compareTo(config.getMaxBackoff()) > 0) {
+      cap = config.getMaxBackoff();
+    }
+    Duration pause = Duration.ofNanos(ThreadLocalRandom.current().nextLong(cap.toNanos() + 1));
+    if (cause instanceof GeminiApiException) {
+      Duration floor = ((GeminiApiException) cause).getRetryAfter();
+      if (floor != null && floor.compareTo(pause) > 0) {
+        pause = floor;
+      }
+    }
+    LOG.info(
+        "{}: retry {} of {} in {} ms after: {}",
+        call,
+        retry + 1,
+        config.getMaxRetries(),
+        pause.toMillis(),
+        cause.getMessage());
+    try {
+      sleeper.sleep(pause);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException(call + " interrupted while backing off");
+    }
+  }
+
+  /** Transport failures and 408/429/5xx; not malformed replies, protocol breaches or interrupts. */
+  private static boolean isRetryable(IOException e) {
+    if (e instanceof GeminiApiException) {
+      return ((GeminiApiException) e).isRetryable();
+    }
+    return !(e instanceof JsonProcessingException)
+        && !(e instanceof ProtocolException)
+        && !Thread.currentThread().isInterrupted();
+  }
+
+  /** Service errors and interrupts name their call already; other failures get its name, once. */
+  private static IOException named(String call, IOException e) {
+    if (e instanceof GeminiApiException
+        || e instanceof InterruptedIOException
+        || e instanceof CallFailedException) {
+      return e;
+    }
+    return new CallFailedException(call, e);
+  }
+
+  /** A transport or protocol failure, named after its call. */
+  private static final class CallFailedException extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    CallFailedException(String call, IOException cause) {
+      super(call + " failed: " + cause, cause);
+    }
+  }
+
+  private static <T> Optional<T> unlessNotFound(Attempt<T> attempt) throws IOException {
+    try {
+      return Optional.of(attempt.run());
+    } catch (GeminiApiException e) {
+      if (e.isNotFound()) {
+        return Optional.empty();
+      }
+      throw e;
+    }
+  }
+
+  private static String requiredHeader(HttpResponse<?> reply, String name)
+      throws ProtocolException {
+    return reply
+        .headers()
+        .firstValue(name)
+        .orElseThrow(() -> new ProtocolException("the reply has no " + name + " header"));
+  }
+
+  private static void checkName(String name, String prefix) {
+    if (name == null
+        || !name.startsWith(prefix)
+        || name.length() == prefix.length()
+        || !name.substring(prefix.length()).matches("[A-Za-z0-9_.-]+")) {
+      throw new IllegalArgumentException(
+          "expected a resource name like '" + prefix + "abc', got '" + name + "'");
+    }
+  }
+
+  private static void requireDisplayName(String displayName) {
+    if (displayName == null || displayName.isEmpty()) {
+      throw new IllegalArgumentException("displayName must be a non-empty string");
+    }
+  }
+}
