@@ -1,0 +1,451 @@
+package io.geminibatch.connector;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import io.geminibatch.connector.client.ApiStatus;
+import io.geminibatch.connector.client.BatchJob;
+import io.geminibatch.connector.client.BatchState;
+import io.geminibatch.connector.client.GeminiBatchClient;
+import io.geminibatch.connector.client.GeminiBatchClients;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import org.apache.beam.sdk.io.range.OffsetRange;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.splittabledofn.OffsetRangeTracker;
+import org.apache.beam.sdk.transforms.splittabledofn.RestrictionTracker;
+import org.apache.beam.sdk.transforms.splittabledofn.SplitResult;
+import org.apache.beam.sdk.values.TupleTag;
+import org.joda.time.Duration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Stages 5 and 6, await and read: a splittable DoFn per job. While the job runs it polls {@code
+ * batches.get} and resumes later with a growing delay, claiming nothing, so no worker is held.
+ * Once the job is terminal it claims and emits its outcome position by position:
+ *
+ * <ul>
+ *   <li>{@code [0, R)}: result number i (a line of the result file, or an inlined response);
+ *   <li>{@code [RECONCILE, RECONCILE + N)}: staged request j, for requests with no successful
+ *       result (error lines, missing keys, a failed job): each becomes a retry or a failure;
+ *   <li>{@code DONE}: the job itself, handed to cleanup (and its shard to a new attempt).
+ * </ul>
+ *
+ * A retried or split bundle re-reads the file and skips what was claimed, so nothing is emitted
+ * twice. Results are matched by key only, never by position, except for inline results whose
+ * metadata the service left out, which can only be matched by their position.
+ */
+@DoFn.BoundedPerElement
+final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, OutT> {
+  private static final Logger LOG = LoggerFactory.getLogger(AwaitJobFn.class);
+  static final long RECONCILE = 1L << 40;
+  static final long DONE = 1L << 50;
+  static final TupleTag<ShardRef> RETRY_SHARDS = new TupleTag<ShardRef>() {};
+  static final TupleTag<KeyedRequest> RETRY_REQUESTS = new TupleTag<KeyedRequest>() {};
+  static final TupleTag<CompletedJob> COMPLETED = new TupleTag<CompletedJob>() {};
+  private static final ApiStatus MISSING =
+      new ApiStatus(ApiStatus.UNKNOWN, "the job's output has no result for this key");
+
+  private final BatchSettings settings;
+  private final KindSupport<OutT> kind;
+  private final TupleTag<OutT> responses;
+  private final TupleTag<GenerateFailure> failures;
+  private final StageMetrics metrics = new StageMetrics();
+  private transient GeminiBatchClient client;
+
+  AwaitJobFn(
+      BatchSettings settings,
+      KindSupport<OutT> kind,
+      TupleTag<OutT> responses,
+      TupleTag<GenerateFailure> failures) {
+    this.settings = settings;
+    this.kind = kind;
+    this.responses = responses;
+    this.failures = failures;
+  }
+
+  @Setup
+  public void setup() {
+    client = GeminiBatchClients.forConfig(settings.client);
+  }
+
+  @GetInitialRestriction
+  public OffsetRange initialRestriction(@Element SubmittedJob job) {
+    return new OffsetRange(0, Long.MAX_VALUE);
+  }
+
+  @NewTracker
+  public RestrictionTracker<OffsetRange, Long> newTracker(@Restriction OffsetRange range) {
+    return new CheckpointOnlyTracker(range);
+  }
+
+  @GetSize
+  public double getSize(@Element SubmittedJob job, @Restriction OffsetRange range) {
+    return range.getFrom() >= DONE ? 0 : job.shard.requestCount;
+  }
+
+  /** Signals that a claim failed: the runner took the rest of the restriction elsewhere. */
+  private static final class Yielded extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    Yielded() {
+      super(null, null, false, false);
+    }
+  }
+
+  @ProcessElement
+  public ProcessContinuation process(
+      @Element SubmittedJob job,
+      RestrictionTracker<OffsetRange, Long> tracker,
+      MultiOutputReceiver out)
+      throws IOException {
+    if (tracker.currentRestriction().getFrom() > DONE) {
+      // Everything, the job's completion included, was claimed before a checkpoint.
+      finish(tracker);
+      return ProcessContinuation.stop();
+    }
+    metrics.polls.inc();
+    Optional<BatchJob> remote = client.getBatch(job.jobName);
+    long elapsed = System.currentTimeMillis() - job.submitMillis;
+    boolean overdue = settings.maxJobWait != null && elapsed >= settings.maxJobWait.getMillis();
+    try {
+      if (remote.isEmpty()) {
+        LOG.warn("Batch {} no longer exists; its shard is treated as a failed job", job.jobName);
+        jobFailed(job, new ApiStatus(ApiStatus.NOT_FOUND, "batch " + job.jobName + " no longer exists"), true, tracker, out);
+        return ProcessContinuation.stop();
+      }
+      BatchJob b = remote.get();
+      BatchState state = b.getState();
+      if (!state.isTerminal()) {
+        if (overdue) {
+          LOG.warn("Batch {} is still {} after {}: cancelling it", job.jobName, b.getRawState(), settings.maxJobWait);
+          client.cancelBatch(job.jobName);
+        }
+        return ProcessContinuation.resume().withResumeDelay(pollDelay(elapsed));
+      }
+      switch (state) {
+        case SUCCEEDED:
+          readResults(job, b, tracker, out);
+          break;
+        case CANCELLED:
+          if (overdue) {
+            metrics.jobsExpired.inc();
+            jobFailed(job, status(b, ApiStatus.DEADLINE_EXCEEDED,
+                "the job did not finish within " + settings.maxJobWait + " and was cancelled"), true, tracker, out);
+          } else {
+            metrics.jobsCancelled.inc();
+            jobFailed(job, status(b, ApiStatus.CANCELLED, "the job was cancelled"), false, tracker, out);
+          }
+          break;
+        case EXPIRED:
+          metrics.jobsExpired.inc();
+          jobFailed(job, status(b, ApiStatus.DEADLINE_EXCEEDED, "the job expired before it ran"), true, tracker, out);
+          break;
+        default:
+          metrics.jobsFailed.inc();
+          jobFailed(job, status(b, ApiStatus.INTERNAL, "the job failed"), true, tracker, out);
+      }
+    } catch (Yielded y) {
+      // The runner split off the rest; it resumes from the first unclaimed position.
+    }
+    return ProcessContinuation.stop();
+  }
+
+  private static ApiStatus status(BatchJob b, int code, String fallback) {
+    ApiStatus e = b.getError();
+    String state = "batch " + b.getName() + " ended " + b.getRawState();
+    if (e == null) {
+      return new ApiStatus(code, state + ": " + fallback);
+    }
+    return new ApiStatus(e.getCode() == 0 ? code : e.getCode(), state + ": " + e.getMessage());
+  }
+
+  /** Backoff that grows with the job's age: a tenth of it, between the poll interval and its max. */
+  private Duration pollDelay(long elapsedMillis) {
+    long min = settings.pollInterval.getMillis();
+    long max = settings.maxPollInterval().getMillis();
+    return Duration.millis(Math.max(min, Math.min(max, elapsedMillis / 10)));
+  }
+
+  private void claim(RestrictionTracker<OffsetRange, Long> tracker, long position) {
+    if (!tracker.tryClaim(position)) {
+      throw new Yielded();
+    }
+  }
+
+  /** A job without results: a new attempt of its shard if allowed, else a failure per request. */
+  private void jobFailed(
+      SubmittedJob job,
+      ApiStatus why,
+      boolean retryable,
+      RestrictionTracker<OffsetRange, Long> tracker,
+      MultiOutputReceiver out)
+      throws IOException {
+    boolean retry = retryable && job.shard.attempt < settings.maxAttempts;
+    if (!retry && tracker.currentRestriction().getFrom() < DONE) {
+      long from = tracker.currentRestriction().getFrom();
+      try (ShardLines lines = new ShardLines(job.shard.stagedPath)) {
+        while (lines.next()) {
+          long position = RECONCILE + lines.index();
+          if (position < from) {
+            continue;
+          }
+          claim(tracker, position);
+          fail(out, lines.key(), lines.requestJson(), GenerateFailure.Stage.JOB, why, job);
+        }
+      }
+    }
+    claim(tracker, DONE);
+    if (retry) {
+      LOG.info("Batch {} for {}: {}; submitting attempt {}", job.jobName, job.shard, why.getMessage(), job.shard.attempt + 1);
+      out.get(RETRY_SHARDS).output(job.shard.nextAttempt());
+    }
+    out.get(COMPLETED).output(new CompletedJob(job, null, retry));
+    finish(tracker);
+  }
+
+  private void readResults(
+      SubmittedJob job, BatchJob b, RestrictionTracker<OffsetRange, Long> tracker, MultiOutputReceiver out)
+      throws IOException {
+    metrics.jobsSucceeded.inc();
+    long from = tracker.currentRestriction().getFrom();
+    boolean complete = false;
+    if (from < RECONCILE) {
+      Set<String> emitted = new HashSet<>();
+      forEachResult(job, b, from, true, (index, key, partial, raw, start, end, error) -> {
+        claim(tracker, index);
+        if (key == null || error != null) {
+          return; // settled in the reconciliation pass, where the request is at hand
+        }
+        if (!emitted.add(key)) {
+          LOG.warn("Batch {} returned key {} twice; the second result is ignored", job.jobName, key);
+          return;
+        }
+        OutT output = kind.toOutput(key, partial, raw, start, end, job.jobName);
+        metrics.responses.inc();
+        kind.count(output, metrics);
+        out.get(responses).output(output);
+      });
+      complete = from == 0 && emitted.size() == job.shard.requestCount;
+    }
+    if (!complete && from < DONE) {
+      reconcile(job, b, tracker, out);
+    }
+    claim(tracker, DONE);
+    out.get(COMPLETED).output(new CompletedJob(job, b.getResponsesFile(), false));
+    finish(tracker);
+  }
+
+  /**
+   * Second pass for a job whose results did not all come back as responses (or whose first pass
+   * was split): collects the keys that succeeded and the errors, then walks the staged requests
+   * and settles every other one as a retry (retryable code, attempts left) or a failure.
+   */
+  private void reconcile(
+      SubmittedJob job, BatchJob b, RestrictionTracker<OffsetRange, Long> tracker, MultiOutputReceiver out)
+      throws IOException {
+    Set<String> succeeded = new HashSet<>();
+    Map<String, ApiStatus> errors = new HashMap<>();
+    forEachResult(job, b, 0, false, (index, key, partial, raw, start, end, error) -> {
+      if (key != null) {
+        if (error != null) {
+          errors.put(key, error);
+        } else {
+          succeeded.add(key);
+        }
+      }
+    });
+    long from = tracker.currentRestriction().getFrom();
+    try (ShardLines lines = new ShardLines(job.shard.stagedPath)) {
+      while (lines.next()) {
+        long position = RECONCILE + lines.index();
+        if (position < from || succeeded.contains(lines.key())) {
+          continue;
+        }
+        claim(tracker, position);
+        ApiStatus why = errors.getOrDefault(lines.key(), MISSING);
+        if (why.isRetryable() && job.shard.attempt < settings.maxAttempts) {
+          metrics.requestsRetried.inc();
+          out.get(RETRY_REQUESTS).output(new KeyedRequest(lines.key(), lines.requestJson(), job.shard.attempt));
+        } else {
+          fail(out, lines.key(), lines.requestJson(), GenerateFailure.Stage.RESULT, why, job);
+        }
+      }
+    }
+  }
+
+  private void fail(
+      MultiOutputReceiver out, String key, String request, GenerateFailure.Stage stage, ApiStatus why, SubmittedJob job) {
+    metrics.failures.inc();
+    out.get(failures)
+        .output(new GenerateFailure(key, request, stage, why.getCode(), why.getMessage(), job.jobName, job.shard.attempt));
+  }
+
+  private static void finish(RestrictionTracker<OffsetRange, Long> tracker) {
+    // Claiming past the end marks the restriction done.
+    tracker.tryClaim(Long.MAX_VALUE);
+  }
+
+  /**
+   * Receives one result: its key (null if it has none), and either the response read by the kind
+   * ({@code partial}, with its raw bytes {@code raw[start, end)}) or an error.
+   */
+  @FunctionalInterface
+  private interface ResultVisitor {
+    void visit(long index, String key, Object partial, byte[] raw, int start, int end, ApiStatus error)
+        throws IOException;
+  }
+
+  /**
+   * Walks a finished job's results from position {@code from}, from its result file or its
+   * inlined responses. With {@code parse} false the responses are skipped, not read.
+   */
+  private void forEachResult(SubmittedJob job, BatchJob b, long from, boolean parse, ResultVisitor visitor)
+      throws IOException {
+    if (b.getResponsesFile() != null) {
+      try (InputStream in = client.download(b.getResponsesFile());
+          LineReader lines = new LineReader(in, ShardLines.MAX_LINE_BYTES)) {
+        for (long index = 0; lines.next(); index++) {
+          if (index >= from) {
+            visitLine(index, lines.buffer(), lines.start(), lines.length(), parse, visitor);
+          }
+        }
+      }
+      return;
+    }
+    try (PositionalKeys positional = new PositionalKeys(job.shard)) {
+      client.readInlinedResponses(job.jobName, (index, key, responseJson, error) -> {
+        if (index < from) {
+          return;
+        }
+        String k = key != null ? key : positional.keyAt(index);
+        if (responseJson == null) {
+          visitor.visit(index, k, null, null, 0, 0, error == null ? MISSING : error);
+          return;
+        }
+        Object partial = null;
+        if (parse) {
+          try (JsonParser p = Json.FACTORY.createParser(responseJson)) {
+            p.nextToken();
+            partial = kind.readResponse(p);
+          }
+        }
+        visitor.visit(index, k, partial, responseJson, 0, responseJson.length, null);
+      });
+    }
+  }
+
+  /**
+   * Parses one result line {@code {"key", "response" | "error"}}, fields in any order, in one
+   * pass: the kind reads the response where it stands, and its bytes are kept as a slice.
+   */
+  private void visitLine(long index, byte[] buf, int off, int len, boolean parse, ResultVisitor visitor)
+      throws IOException {
+    String key = null;
+    ApiStatus error = null;
+    Object partial = null;
+    int start = -1;
+    int end = -1;
+    try (JsonParser p = Json.FACTORY.createParser(buf, off, len)) {
+      if (p.nextToken() != JsonToken.START_OBJECT) {
+        throw new IOException("not a JSON object");
+      }
+      while (p.nextToken() == JsonToken.FIELD_NAME) {
+        String field = p.currentName();
+        JsonToken value = p.nextToken();
+        if (field.equals("key")) {
+          key = p.getValueAsString();
+        } else if (field.equals("error") && value == JsonToken.START_OBJECT) {
+          error = readStatus(p);
+        } else if (field.equals("response") && value == JsonToken.START_OBJECT) {
+          start = off + (int) p.currentTokenLocation().getByteOffset();
+          if (parse) {
+            partial = kind.readResponse(p);
+          } else {
+            p.skipChildren();
+          }
+          end = off + (int) p.currentLocation().getByteOffset();
+        } else {
+          p.skipChildren();
+        }
+      }
+    } catch (IOException e) {
+      LOG.warn("Result line {} is not valid JSON ({}); its key counts as missing", index, Json.describe(e));
+      visitor.visit(index, null, null, null, 0, 0, MISSING);
+      return;
+    }
+    if (start < 0 && error == null) {
+      error = MISSING;
+    }
+    visitor.visit(index, key, partial, buf, start, end, error);
+  }
+
+  static ApiStatus readStatus(JsonParser p) throws IOException {
+    int code = ApiStatus.UNKNOWN;
+    String message = "";
+    while (p.nextToken() == JsonToken.FIELD_NAME) {
+      String name = p.currentName();
+      p.nextToken();
+      if (name.equals("code")) {
+        code = p.getValueAsInt(ApiStatus.UNKNOWN);
+      } else if (name.equals("message")) {
+        message = p.getValueAsString("");
+      } else {
+        p.skipChildren();
+      }
+    }
+    return new ApiStatus(code, message);
+  }
+
+  /** Keys by position in the staged shard, for inlined responses that lack their metadata. */
+  private static final class PositionalKeys implements AutoCloseable {
+    private final ShardRef shard;
+    private ShardLines lines;
+
+    PositionalKeys(ShardRef shard) {
+      this.shard = shard;
+    }
+
+    String keyAt(long index) throws IOException {
+      if (lines == null || lines.index() > index) {
+        close();
+        lines = new ShardLines(shard.stagedPath);
+      }
+      while (lines.index() < index) {
+        if (!lines.next()) {
+          return null;
+        }
+      }
+      return lines.index() == index ? lines.key() : null;
+    }
+
+    @Override
+    public void close() throws IOException {
+      if (lines != null) {
+        lines.close();
+        lines = null;
+      }
+    }
+  }
+
+  /**
+   * An offset tracker that only splits at the current position (checkpoints and resumes). A
+   * fractional split of a range whose end is not known would only make a second reader skip the
+   * whole file to find nothing.
+   */
+  static final class CheckpointOnlyTracker extends OffsetRangeTracker {
+    CheckpointOnlyTracker(OffsetRange range) {
+      super(range);
+    }
+
+    @Override
+    public SplitResult<OffsetRange> trySplit(double fractionOfRemainder) {
+      return fractionOfRemainder == 0 ? super.trySplit(0) : null;
+    }
+  }
+}

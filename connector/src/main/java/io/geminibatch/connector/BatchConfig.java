@@ -1,0 +1,131 @@
+package io.geminibatch.connector;
+
+import com.google.auto.value.AutoValue;
+import io.geminibatch.connector.client.ApiKeyProvider;
+import io.geminibatch.connector.client.GeminiClientConfig;
+import java.io.Serializable;
+import org.apache.beam.sdk.transforms.errorhandling.BadRecord;
+import org.apache.beam.sdk.transforms.errorhandling.ErrorHandler;
+import org.checkerframework.checker.nullness.qual.Nullable;
+import org.joda.time.Duration;
+
+/** The settings {@code generate()} and {@code embed()} share, immutable. */
+@AutoValue
+abstract class BatchConfig implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  /** The Batch API's limit on an input file is 2 GB; stay clear of it. */
+  static final long MAX_FILE_BYTES = 2_000_000_000L;
+  /** Inline requests must total under 20 MB. */
+  static final long MAX_INLINE_BYTES = 20_000_000L;
+
+  abstract String model();
+
+  abstract ApiKeyProvider apiKey();
+
+  abstract String baseUrl();
+
+  abstract String apiVersion();
+
+  abstract @Nullable String stagingLocation();
+
+  abstract long maxRequestsPerJob();
+
+  abstract long maxBytesPerJob();
+
+  abstract long inlineThresholdBytes();
+
+  abstract long maxRequestBytes();
+
+  abstract Duration pollInterval();
+
+  abstract @Nullable Duration maxJobWait();
+
+  abstract Duration maxBufferingDuration();
+
+  abstract int maxAttempts();
+
+  abstract boolean keepArtifacts();
+
+  abstract int maxRetries();
+
+  abstract java.time.Duration initialBackoff();
+
+  abstract java.time.Duration maxBackoff();
+
+  abstract @Nullable ErrorHandler<BadRecord, ?> badRecordErrorHandler();
+
+  abstract Builder toBuilder();
+
+  static BatchConfig defaults(String model) {
+    return new AutoValue_BatchConfig.Builder()
+        .setModel(model)
+        .setApiKey(ApiKeyProvider.fromEnvironment())
+        .setBaseUrl(GeminiClientConfig.DEFAULT_BASE_URL)
+        .setApiVersion(GeminiClientConfig.DEFAULT_API_VERSION)
+        .setMaxRequestsPerJob(10_000)
+        .setMaxBytesPerJob(1_000_000_000L)
+        .setInlineThresholdBytes(1_000_000L)
+        .setMaxRequestBytes(MAX_INLINE_BYTES / 2)
+        .setPollInterval(Duration.standardSeconds(30))
+        .setMaxBufferingDuration(Duration.standardMinutes(10))
+        .setMaxAttempts(3)
+        .setKeepArtifacts(false)
+        .setMaxRetries(8)
+        .setInitialBackoff(java.time.Duration.ofSeconds(1))
+        .setMaxBackoff(java.time.Duration.ofSeconds(60))
+        .build();
+  }
+
+  GeminiClientConfig clientConfig() {
+    return GeminiClientConfig.builder()
+        .baseUrl(baseUrl())
+        .apiVersion(apiVersion())
+        .apiKey(apiKey())
+        .maxRetries(maxRetries())
+        .initialBackoff(initialBackoff())
+        .maxBackoff(maxBackoff())
+        .build();
+  }
+
+  @AutoValue.Builder
+  abstract static class Builder {
+    abstract Builder setModel(String v);
+
+    abstract Builder setApiKey(ApiKeyProvider v);
+
+    abstract Builder setBaseUrl(String v);
+
+    abstract Builder setApiVersion(String v);
+
+    abstract Builder setStagingLocation(String v);
+
+    abstract Builder setMaxRequestsPerJob(long v);
+
+    abstract Builder setMaxBytesPerJob(long v);
+
+    abstract Builder setInlineThresholdBytes(long v);
+
+    abstract Builder setMaxRequestBytes(long v);
+
+    abstract Builder setPollInterval(Duration v);
+
+    abstract Builder setMaxJobWait(Duration v);
+
+    abstract Builder setMaxBufferingDuration(Duration v);
+
+    abstract Builder setMaxAttempts(int v);
+
+    abstract Builder setKeepArtifacts(boolean v);
+
+    abstract Builder setMaxRetries(int v);
+
+    abstract Builder setInitialBackoff(java.time.Duration v);
+
+    abstract Builder setMaxBackoff(java.time.Duration v);
+
+    abstract Builder setBadRecordErrorHandler(ErrorHandler<BadRecord, ?> v);
+
+    abstract BatchConfig build();
+  }
+}

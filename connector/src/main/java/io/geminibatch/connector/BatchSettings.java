@@ -1,0 +1,89 @@
+package io.geminibatch.connector;
+
+import io.geminibatch.connector.client.GeminiClientConfig;
+import java.io.Serializable;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import org.joda.time.Duration;
+
+/**
+ * The settings every stage reads, fixed at {@code expand()}: one serializable value instead of a
+ * dozen constructor arguments per DoFn.
+ */
+final class BatchSettings implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  final GeminiClientConfig client;
+  /** {@code models/<id>}. */
+  final String model;
+  /** The base staging directory for this transform, already scoped (see {@link #scope}). */
+  final String stagingDir;
+  /** 8 hex chars naming this (kind, model, staging location): part of every display name. */
+  final String scope;
+  final long maxRequestsPerJob;
+  final long maxBytesPerJob;
+  final long inlineThresholdBytes;
+  final long maxRequestBytes;
+  final Duration pollInterval;
+  final Duration maxJobWait;
+  final int maxAttempts;
+  final boolean keepArtifacts;
+
+  BatchSettings(
+      GeminiClientConfig client,
+      String kindName,
+      String model,
+      String stagingLocation,
+      long maxRequestsPerJob,
+      long maxBytesPerJob,
+      long inlineThresholdBytes,
+      long maxRequestBytes,
+      Duration pollInterval,
+      Duration maxJobWait,
+      int maxAttempts,
+      boolean keepArtifacts) {
+    this.client = client;
+    this.model = model;
+    this.scope = hash8(kindName + "|" + model + "|" + stagingLocation);
+    String base = stagingLocation.endsWith("/") ? stagingLocation : stagingLocation + "/";
+    this.stagingDir = base + "gemini-batch-" + scope + "/";
+    this.maxRequestsPerJob = maxRequestsPerJob;
+    this.maxBytesPerJob = maxBytesPerJob;
+    this.inlineThresholdBytes = inlineThresholdBytes;
+    this.maxRequestBytes = maxRequestBytes;
+    this.pollInterval = pollInterval;
+    this.maxJobWait = maxJobWait;
+    this.maxAttempts = maxAttempts;
+    this.keepArtifacts = keepArtifacts;
+  }
+
+  /** The display name of a shard's job attempt: deterministic, so a retry can find it. */
+  String displayName(ShardRef shard) {
+    return "gbio-" + scope + "-" + shard.shardId + "-a" + shard.attempt;
+  }
+
+  /** The Files API id asked for a shard's upload (≤ 40 chars of [a-z0-9-]). */
+  String fileId(ShardRef shard) {
+    return "gb-" + scope + "-" + shard.shardId.substring(0, 27);
+  }
+
+  /** The longest poll interval the backoff reaches. */
+  Duration maxPollInterval() {
+    long poll = pollInterval.getMillis();
+    return Duration.millis(Math.max(poll, Math.min(poll * 10, Duration.standardMinutes(10).getMillis())));
+  }
+
+  private static String hash8(String s) {
+    try {
+      byte[] d = MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
+      StringBuilder sb = new StringBuilder();
+      for (int i = 0; i < 4; i++) {
+        sb.append(String.format("%02x", d[i]));
+      }
+      return sb.toString();
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

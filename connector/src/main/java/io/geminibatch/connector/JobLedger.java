@@ -1,0 +1,59 @@
+package io.geminibatch.connector;
+
+import java.io.IOException;
+
+/**
+ * The job ledger: small files in the staging location that make submission idempotent across
+ * retried bundles and across runs. Before a create, an intent file; after it, a job file with the
+ * job's name. A retry that finds the job file reattaches; one that finds only the intent looks
+ * the job up by its display name before creating anything.
+ */
+final class JobLedger {
+  private final BatchSettings settings;
+
+  JobLedger(BatchSettings settings) {
+    this.settings = settings;
+  }
+
+  /** What the ledger holds for an attempt: the job's name and its uploaded input, if any. */
+  static final class Entry {
+    final String jobName;
+    final String inputFileName;
+
+    Entry(String jobName, String inputFileName) {
+      this.jobName = jobName;
+      this.inputFileName = inputFileName;
+    }
+  }
+
+  private String base(ShardRef shard) {
+    return settings.stagingDir + "jobs/" + shard.shardId + "-a" + shard.attempt;
+  }
+
+  Entry find(ShardRef shard) throws IOException {
+    String text = Staging.readText(base(shard) + ".job");
+    if (text == null || text.isBlank()) {
+      return null;
+    }
+    String[] lines = text.split("\n", -1);
+    return new Entry(lines[0].trim(), lines.length > 1 && !lines[1].isBlank() ? lines[1].trim() : null);
+  }
+
+  void record(ShardRef shard, String jobName, String inputFileName) throws IOException {
+    Staging.writeText(
+        base(shard) + ".job", jobName + "\n" + (inputFileName == null ? "" : inputFileName) + "\n");
+  }
+
+  boolean hasIntent(ShardRef shard) throws IOException {
+    return Staging.exists(base(shard) + ".intent");
+  }
+
+  void recordIntent(ShardRef shard) throws IOException {
+    Staging.writeText(base(shard) + ".intent", settings.displayName(shard) + "\n");
+  }
+
+  /** Removes the attempt's entries once its results are safely downstream. */
+  void forget(ShardRef shard) throws IOException {
+    Staging.delete(base(shard) + ".job", base(shard) + ".intent");
+  }
+}

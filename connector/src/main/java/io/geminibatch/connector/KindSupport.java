@@ -1,0 +1,47 @@
+package io.geminibatch.connector;
+
+import com.fasterxml.jackson.core.JsonParser;
+import io.geminibatch.connector.client.BatchKind;
+import java.io.IOException;
+import java.io.Serializable;
+
+/**
+ * What differs between {@code generate()} and {@code embed()}: how a request is built from plain
+ * text, what makes a request JSON valid, and how one response is read. Every stage of the
+ * pipeline is shared and takes one of these.
+ *
+ * @param <OutT> the response type emitted downstream
+ */
+abstract class KindSupport<OutT> implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  abstract BatchKind kind();
+
+  /** The coder of the output elements. */
+  abstract org.apache.beam.sdk.coders.Coder<OutT> outputCoder();
+
+  /** The request JSON for a plain text input, with the transform's defaults applied. */
+  abstract String requestFromText(String text);
+
+  /**
+   * Checks a request given as JSON and returns what will be sent: the same string, or with the
+   * transform's defaults added where the request has none.
+   */
+  abstract String validateAndComplete(String requestJson) throws InvalidRequestException;
+
+  /**
+   * Reads one response object; the parser stands on its START_OBJECT and must be left on the
+   * matching END_OBJECT. Returns what {@link #toOutput} needs.
+   */
+  abstract Object readResponse(JsonParser p) throws IOException;
+
+  /**
+   * Builds the output element. {@code raw[start, end)} are the response's own bytes, for kinds
+   * that keep the JSON.
+   */
+  abstract OutT toOutput(
+      String key, Object partial, byte[] raw, int start, int end, String jobName);
+
+  /** Updates the kind's metrics for one output. */
+  abstract void count(OutT output, StageMetrics metrics);
+}

@@ -1,0 +1,28 @@
+package io.geminibatch.connector;
+
+import java.io.IOException;
+import org.apache.beam.sdk.transforms.DoFn.OutputReceiver;
+
+/** Turns every request of a shard into a failure with one reason (refused or failed job). */
+final class ShardFailures {
+  private ShardFailures() {}
+
+  static void emit(
+      ShardRef shard,
+      GenerateFailure.Stage stage,
+      int code,
+      String message,
+      String jobName,
+      OutputReceiver<GenerateFailure> out,
+      StageMetrics metrics)
+      throws IOException {
+    try (ShardLines lines = new ShardLines(shard.stagedPath)) {
+      while (lines.next()) {
+        metrics.failures.inc();
+        out.output(
+            new GenerateFailure(
+                lines.key(), lines.requestJson(), stage, code, message, jobName, shard.attempt));
+      }
+    }
+  }
+}

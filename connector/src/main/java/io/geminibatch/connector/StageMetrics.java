@@ -1,0 +1,29 @@
+package io.geminibatch.connector;
+
+import java.io.Serializable;
+import org.apache.beam.sdk.metrics.Counter;
+import org.apache.beam.sdk.metrics.Metrics;
+
+/** The connector's metrics, all in the {@code GeminiBatchIO} namespace. */
+final class StageMetrics implements Serializable {
+  private static final long serialVersionUID = 1L;
+  static final String NAMESPACE = "GeminiBatchIO";
+
+  final Counter requests = Metrics.counter(NAMESPACE, "requests");
+  final Counter invalidRequests = Metrics.counter(NAMESPACE, "invalidRequests");
+  final Counter shardsStaged = Metrics.counter(NAMESPACE, "shardsStaged");
+  final Counter bytesStaged = Metrics.counter(NAMESPACE, "bytesStaged");
+  final Counter jobsSubmitted = Metrics.counter(NAMESPACE, "jobsSubmitted");
+  final Counter jobsReattached = Metrics.counter(NAMESPACE, "jobsReattached");
+  final Counter jobsSucceeded = Metrics.counter(NAMESPACE, "jobsSucceeded");
+  final Counter jobsFailed = Metrics.counter(NAMESPACE, "jobsFailed");
+  final Counter jobsExpired = Metrics.counter(NAMESPACE, "jobsExpired");
+  final Counter jobsCancelled = Metrics.counter(NAMESPACE, "jobsCancelled");
+  final Counter jobsResubmitted = Metrics.counter(NAMESPACE, "jobsResubmitted");
+  final Counter requestsRetried = Metrics.counter(NAMESPACE, "requestsRetried");
+  final Counter responses = Metrics.counter(NAMESPACE, "responses");
+  final Counter failures = Metrics.counter(NAMESPACE, "failures");
+  final Counter promptTokens = Metrics.counter(NAMESPACE, "promptTokens");
+  final Counter candidatesTokens = Metrics.counter(NAMESPACE, "candidatesTokens");
+  final Counter polls = Metrics.counter(NAMESPACE, "polls");
+}
