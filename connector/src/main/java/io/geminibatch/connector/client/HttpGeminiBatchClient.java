@@ -110,7 +110,11 @@ public final class HttpGeminiBatchClient implements GeminiBatchClient {
     }
     Objects.requireNonNull(mimeType, "mimeType");
     Objects.requireNonNull(content, "content");
-    String call = "files.upload " + (fileId == null ? "(" + displayName + ")" : "files/" + fileId);
+    String call =
+        "files.upload"
+            + (fileId != null
+                ? " files/" + fileId
+                : displayName != null ? " (" + displayName + ")" : "");
     byte[] body =
         ApiJson.write(
             g -> {
@@ -611,12 +615,11 @@ public final class HttpGeminiBatchClient implements GeminiBatchClient {
       }
     }
     LOG.info(
-        "{}: retry {} of {} in {} ms after: {}",
-        call,
+        "{} (retry {} of {} in {} ms)",
+        named(call, cause).getMessage(),
         retry + 1,
         config.getMaxRetries(),
-        pause.toMillis(),
-        cause.getMessage());
+        pause.toMillis());
     try {
       sleeper.sleep(pause);
     } catch (InterruptedException e) {
