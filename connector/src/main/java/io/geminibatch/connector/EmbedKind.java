@@ -46,42 +46,23 @@ final class EmbedKind extends KindSupport<EmbedResponse> {
 
   @Override
   String validateAndComplete(String requestJson) throws InvalidRequestException {
-    boolean hasDimensionality = false;
-    try (JsonParser p = Json.FACTORY.createParser(requestJson)) {
-      if (p.nextToken() != JsonToken.START_OBJECT) {
-        throw new InvalidRequestException(
-            "request must be a JSON object (an EmbedContentRequest), got "
-                + GenerateKind.abbreviate(requestJson));
-      }
-      boolean hasContent = false;
-      while (p.nextToken() == JsonToken.FIELD_NAME) {
-        String field = p.currentName();
-        JsonToken value = p.nextToken();
-        switch (field) {
-          case "content":
+    boolean[] hasDimensionality = {false};
+    boolean hasContent =
+        walkRequest(requestJson, "an EmbedContentRequest", "content", (field, value, p) -> {
+          if (field.equals("content")) {
             checkContent(p, value);
-            hasContent = true;
-            break;
-          case "outputDimensionality":
-          case "output_dimensionality":
+          } else if (field.equals("outputDimensionality") || field.equals("output_dimensionality")) {
             checkDimensionality(p, value);
-            hasDimensionality = true;
-            break;
-          default:
+            hasDimensionality[0] = true;
+          } else {
             p.skipChildren();
-        }
-      }
-      if (p.nextToken() != null) {
-        throw new InvalidRequestException("request has trailing content after its JSON object");
-      }
-      if (!hasContent) {
-        throw new InvalidRequestException(
-            "request has no field 'content': an EmbedContentRequest needs the content to embed");
-      }
-    } catch (IOException e) {
-      throw new InvalidRequestException("request is not valid JSON: " + Json.describe(e));
+          }
+        });
+    if (!hasContent) {
+      throw new InvalidRequestException(
+          "request has no field 'content': an EmbedContentRequest needs the content to embed");
     }
-    if (hasDimensionality || outputDimensionality == null) {
+    if (hasDimensionality[0] || outputDimensionality == null) {
       return requestJson;
     }
     // Add the transform's dimensionality without re-serialising the request.

@@ -47,45 +47,26 @@ final class GenerateKind extends KindSupport<GenerateResponse> {
 
   @Override
   String validateAndComplete(String requestJson) throws InvalidRequestException {
-    try (JsonParser p = Json.FACTORY.createParser(requestJson)) {
-      if (p.nextToken() != JsonToken.START_OBJECT) {
-        throw new InvalidRequestException(
-            "request must be a JSON object (a GenerateContentRequest), got " + abbreviate(requestJson));
-      }
-      boolean hasContents = false;
-      while (p.nextToken() == JsonToken.FIELD_NAME) {
-        String field = p.currentName();
-        JsonToken value = p.nextToken();
-        if (field.equals("contents")) {
-          if (value != JsonToken.START_ARRAY || p.nextToken() == JsonToken.END_ARRAY) {
+    boolean hasContents =
+        walkRequest(requestJson, "a GenerateContentRequest", "contents", (field, value, p) -> {
+          if (field.equals("contents")
+              && (value != JsonToken.START_ARRAY || p.nextToken() == JsonToken.END_ARRAY)) {
             throw new InvalidRequestException(
                 "request field 'contents' must be a non-empty array of Content, got "
                     + (value == JsonToken.START_ARRAY ? "an empty array" : Json.kindOf(value)));
           }
-          hasContents = true;
           p.skipChildren();
-          while (p.nextToken() != JsonToken.END_ARRAY) {
-            p.skipChildren();
+          if (field.equals("contents")) {
+            while (p.nextToken() != JsonToken.END_ARRAY) {
+              p.skipChildren();
+            }
           }
-        } else {
-          p.skipChildren();
-        }
-      }
-      if (p.nextToken() != null) {
-        throw new InvalidRequestException("request has trailing content after its JSON object");
-      }
-      if (!hasContents) {
-        throw new InvalidRequestException(
-            "request has no field 'contents': a GenerateContentRequest needs at least one Content");
-      }
-      return requestJson;
-    } catch (IOException e) {
-      throw new InvalidRequestException("request is not valid JSON: " + Json.describe(e));
+        });
+    if (!hasContents) {
+      throw new InvalidRequestException(
+          "request has no field 'contents': a GenerateContentRequest needs at least one Content");
     }
-  }
-
-  static String abbreviate(String s) {
-    return s.length() <= 60 ? "'" + s + "'" : "'" + s.substring(0, 57) + "...'";
+    return requestJson;
   }
 
   /** What one response yields before its key is known. */

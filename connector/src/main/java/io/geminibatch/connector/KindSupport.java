@@ -1,6 +1,7 @@
 package io.geminibatch.connector;
 
 import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import io.geminibatch.connector.client.BatchKind;
 import java.io.IOException;
 import java.io.Serializable;
@@ -41,6 +42,43 @@ abstract class KindSupport<OutT> implements Serializable {
    */
   abstract OutT toOutput(
       String key, Object partial, byte[] raw, int start, int end, String jobName);
+
+  /** Checks one top-level field of a request; the parser stands on its value. */
+  @FunctionalInterface
+  interface FieldCheck {
+    void check(String field, JsonToken value, JsonParser p) throws IOException, InvalidRequestException;
+  }
+
+  /**
+   * Walks a request given as JSON with a streaming parser (no tree): it must be one object;
+   * {@code check} sees every top-level field and must consume its value. Returns whether {@code
+   * required} was among them.
+   */
+  static boolean walkRequest(String requestJson, String typeName, String required, FieldCheck check)
+      throws InvalidRequestException {
+    try (JsonParser p = Json.FACTORY.createParser(requestJson)) {
+      if (p.nextToken() != JsonToken.START_OBJECT) {
+        throw new InvalidRequestException(
+            "request must be a JSON object (" + typeName + "), got " + abbreviate(requestJson));
+      }
+      boolean found = false;
+      while (p.nextToken() == JsonToken.FIELD_NAME) {
+        String field = p.currentName();
+        found |= field.equals(required);
+        check.check(field, p.nextToken(), p);
+      }
+      if (p.nextToken() != null) {
+        throw new InvalidRequestException("request has trailing content after its JSON object");
+      }
+      return found;
+    } catch (IOException e) {
+      throw new InvalidRequestException("request is not valid JSON: " + Json.describe(e));
+    }
+  }
+
+  static String abbreviate(String s) {
+    return s.length() <= 60 ? "'" + s + "'" : "'" + s.substring(0, 57) + "...'";
+  }
 
   /** Updates the kind's metrics for one output. */
   abstract void count(OutT output, StageMetrics metrics);
