@@ -135,8 +135,9 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, OutT> {
         case CANCELLED:
           if (overdue) {
             metrics.jobsExpired.inc();
-            jobFailed(job, status(b, ApiStatus.DEADLINE_EXCEEDED,
-                "the job did not finish within " + settings.maxJobWait + " and was cancelled"), true, tracker, out);
+            ApiStatus overdueStatus = new ApiStatus(ApiStatus.DEADLINE_EXCEEDED,
+                "batch " + b.getName() + " did not finish within " + settings.maxJobWait + " and was cancelled");
+            jobFailed(job, overdueStatus, true, tracker, out);
           } else {
             metrics.jobsCancelled.inc();
             jobFailed(job, status(b, ApiStatus.CANCELLED, "the job was cancelled"), false, tracker, out);

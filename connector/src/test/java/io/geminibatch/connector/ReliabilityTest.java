@@ -75,6 +75,36 @@ class ReliabilityTest {
   }
 
   @Test
+  void stuckJobsAreCancelledAfterTheMaximumWaitAndResubmitted() {
+    GeminiEmulator emulator = EMULATOR.emulator();
+    emulator.setFaults(Faults.builder().stuckJobRate(0.5).build());
+    HashMap<String, String> prompts = GenerateTest.prompts(1000);
+    Pipeline p = TestPipelines.direct();
+    GeminiBatchIO.GenerateResult result =
+        GenerateTest.requests(p, prompts)
+            .apply(
+                TestPipelines.generate(emulator, staging)
+                    .withMaxRequestsPerJob(100)
+                    .withMaxAttempts(3)
+                    .withMaxJobWait(org.joda.time.Duration.millis(1500)));
+    PAssert.that(GenerateTest.allKeys(result)).satisfies(Expect.eachKeyOnce(prompts.keySet()));
+    PAssert.that(result.getFailures())
+        .satisfies(failures -> {
+          for (GenerateFailure f : failures) {
+            if (f.getStage() != GenerateFailure.Stage.JOB || f.getErrorCode() != 4 || f.getAttempts() != 3) {
+              throw new AssertionError("unexpected failure " + f);
+            }
+          }
+          return null;
+        });
+    PipelineResult run = TestPipelines.run(p);
+    long expired = TestPipelines.counter(run, "jobsExpired");
+    assertTrue(expired > 0, "about half of the jobs were stuck");
+    assertEquals(expired, emulator.stats().callsByEndpoint().getOrDefault("batches.cancel", 0L));
+    GenerateTest.assertOneCreatePerDisplayName(emulator.stats());
+  }
+
+  @Test
   void aRunStoppedAfterSubmittingIsResumedWithoutNewJobs() throws Exception {
     GeminiEmulator emulator = EMULATOR.emulator();
     emulator.setJobLatency(java.time.Duration.ofSeconds(4));
