@@ -1,0 +1,28 @@
+package io.geminibatch.pipelines;
+
+import java.util.Arrays;
+import org.apache.beam.sdk.options.PipelineOptions;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
+
+/** Beam's own option parsing, with its errors turned into usage errors. */
+final class Args {
+  private Args() {}
+
+  /** True when {@code args} ask for help ({@code --help}, {@code -h} or {@code --help=...}). */
+  static boolean wantsHelp(String[] args) {
+    return Arrays.stream(args).anyMatch(a -> a.equals("-h") || a.equals("--help") || a.startsWith("--help="));
+  }
+
+  /**
+   * Parses and validates {@code args} as {@code options}: every option of Beam and of the runners
+   * on the class path is accepted beside the command's own.
+   */
+  static <T extends PipelineOptions> T parse(String[] args, Class<T> options) throws UsageException {
+    try {
+      return PipelineOptionsFactory.fromArgs(args).withValidation().as(options);
+    } catch (IllegalArgumentException e) {
+      String message = e.getMessage() == null ? e.toString() : e.getMessage();
+      throw new UsageException(message.lines().findFirst().orElse(message));
+    }
+  }
+}

@@ -1,0 +1,260 @@
+package io.geminibatch.pipelines;
+
+import io.geminibatch.connector.GeminiBatchIO;
+import io.geminibatch.connector.GenerateFailure;
+import io.geminibatch.connector.client.GeminiBatchClient;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.coders.Coder;
+import org.apache.beam.sdk.io.FileSystems;
+import org.apache.beam.sdk.io.TextIO;
+import org.apache.beam.sdk.io.fs.EmptyMatchTreatment;
+import org.apache.beam.sdk.io.fs.MatchResult;
+import org.apache.beam.sdk.metrics.Counter;
+import org.apache.beam.sdk.metrics.MetricNameFilter;
+import org.apache.beam.sdk.metrics.MetricResult;
+import org.apache.beam.sdk.metrics.Metrics;
+import org.apache.beam.sdk.metrics.MetricsFilter;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.SerializableBiFunction;
+import org.apache.beam.sdk.transforms.SerializableFunction;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.POutput;
+import org.joda.time.Duration;
+
+/**
+ * What {@code generate} and {@code embed} share: read the input's lines into keyed requests, run
+ * the connector's transform, write the results and the failures as JSONL, show the jobs' progress
+ * and sum up. A subclass says only what differs: the element types and the transform.
+ */
+abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends GeminiBatchOptions> {
+  /** Namespace of the command line's own counters. */
+  static final String NAMESPACE = "gemini-batch";
+  private static final String CONNECTOR_NAMESPACE = "GeminiBatchIO";
+
+  final String name;
+  final Class<OptionsT> optionsClass;
+  final String defaultModel;
+
+  BatchCommand(String name, Class<OptionsT> optionsClass, String defaultModel) {
+    this.name = name;
+    this.optionsClass = optionsClass;
+    this.defaultModel = defaultModel;
+  }
+
+  abstract Coder<InT> inputCoder();
+
+  /** Builds an input from a key and a plain prompt or text. */
+  abstract SerializableBiFunction<String, String, InT> fromPrompt();
+
+  /** Builds an input from a key and a whole request as JSON. */
+  abstract SerializableBiFunction<String, String, InT> fromRequest();
+
+  /**
+   * The connector's transform: {@code shared.configure(...)} applies the settings both commands
+   * have; the subclass adds its own options.
+   */
+  abstract PTransform<PCollection<InT>, ResultT> transform(OptionsT options, Shared shared);
+
+  abstract PCollection<OutT> outputs(ResultT result);
+
+  abstract PCollection<GenerateFailure> failures(ResultT result);
+
+  /** One output line per result. */
+  abstract SerializableFunction<OutT, String> outputLine();
+
+  /** The connector's settings both commands take from their options. */
+  static final class Shared {
+    private final GeminiBatchOptions options;
+    private final Service service;
+    private final String staging;
+    private final int pollSeconds;
+
+    Shared(GeminiBatchOptions options, Service service, String staging, int pollSeconds) {
+      this.options = options;
+      this.service = service;
+      this.staging = staging;
+      this.pollSeconds = pollSeconds;
+    }
+
+    <T extends GeminiBatchIO.BatchTransform<?, ?, T>> T configure(T transform) {
+      T t = options.getModel() == null ? transform : transform.withModel(options.getModel());
+      return t.withBaseUrl(service.baseUrl())
+          .withApiKeyProvider(service.apiKey())
+          .withStagingLocation(staging)
+          .withMaxRequestsPerJob(options.getMaxRequestsPerJob())
+          .withMaxAttempts(options.getMaxAttempts())
+          .withKeepArtifacts(options.getKeepArtifacts())
+          .withPollInterval(Duration.standardSeconds(pollSeconds));
+    }
+  }
+
+  /** Runs the command; returns the exit status. */
+  int run(String[] args, PrintStream err, Map<String, String> env) throws UsageException, IOException {
+    long startNanos = System.nanoTime();
+    OptionsT options = Args.parse(args, optionsClass);
+    FileSystems.setDefaultPipelineOptions(options);
+    checkInputExists(options.getInput());
+    try (Service service = Service.forBatch(options, env, err);
+        StagingDir staging = StagingDir.of(options)) {
+      int pollSeconds =
+          options.getPollInterval() != null ? options.getPollInterval() : service.isEmulator() ? 1 : 30;
+      Pipeline pipeline = Pipeline.create(options);
+      try {
+        ResultT result =
+            pipeline
+                .apply("ReadInput", InputLines.read(options.getInput(), fromPrompt(), fromRequest(), inputCoder()))
+                .apply(name, transform(options, new Shared(options, service, staging.location, pollSeconds)));
+        write(outputs(result), "responses", outputLine(), options.getOutput());
+        write(failures(result), "failures", JsonLines::failure, options.getOutput());
+      } catch (IllegalArgumentException e) {
+        // The connector's settings name the bad value and the valid range.
+        throw new UsageException(e.getMessage());
+      }
+      PipelineResult run = execute(pipeline, service, java.time.Duration.ofSeconds(Math.min(pollSeconds, 30)), err);
+      summarize(run, options, service, startNanos, err);
+      return 0;
+    }
+  }
+
+  /** Runs the pipeline to its end, with the jobs' progress on {@code err}. */
+  private static PipelineResult execute(
+      Pipeline pipeline, Service service, java.time.Duration progressInterval, PrintStream err) throws IOException {
+    try (GeminiBatchClient client = service.client();
+        JobWatcher watcher = JobWatcher.start(client, err, progressInterval)) {
+      PipelineResult run = pipeline.run();
+      PipelineResult.State state = run.waitUntilFinish();
+      if (state != PipelineResult.State.DONE) {
+        throw new IOException("the pipeline ended " + state);
+      }
+      return run;
+    } catch (RuntimeException e) {
+      throw new IOException("the pipeline failed: " + Errors.describe(e));
+    }
+  }
+
+  private static void checkInputExists(String input) throws UsageException, IOException {
+    MatchResult match = FileSystems.match(input, EmptyMatchTreatment.ALLOW);
+    if (match.status() != MatchResult.Status.OK || match.metadata().isEmpty()) {
+      throw new UsageException("--input: no file matches " + input);
+    }
+  }
+
+  private static <T> void write(
+      PCollection<T> elements, String what, SerializableFunction<T, String> format, String output) {
+    elements
+        .apply("To" + what, ParDo.of(new ToLineFn<>(what, format)))
+        .apply("Write" + what, TextIO.write().to(outputName(output, what)).withSuffix(".jsonl"));
+  }
+
+  /** {@code PREFIX-what}, or {@code DIR/what} when the output ends with a slash. */
+  static String outputName(String output, String what) {
+    return (output.endsWith("/") ? output : output + "-") + what;
+  }
+
+  /** Formats an element as its output line, counting them. */
+  static final class ToLineFn<T> extends DoFn<T, String> {
+    private final SerializableFunction<T, String> format;
+    private final Counter count;
+
+    ToLineFn(String what, SerializableFunction<T, String> format) {
+      this.format = format;
+      this.count = Metrics.counter(NAMESPACE, what);
+    }
+
+    @ProcessElement
+    public void process(@Element T element, OutputReceiver<String> out) {
+      count.inc();
+      out.output(format.apply(element));
+    }
+  }
+
+  private void summarize(
+      PipelineResult run, GeminiBatchOptions options, Service service, long startNanos, PrintStream err) {
+    Map<String, Long> mine = counters(run, NAMESPACE);
+    Map<String, Long> connector = counters(run, CONNECTOR_NAMESPACE);
+    double seconds = (System.nanoTime() - startNanos) / 1e9;
+    err.println(
+        String.format(
+            Locale.ROOT,
+            "gemini-batch: done in %.1f s: %d responses, %d failures; batch jobs submitted: %d",
+            seconds,
+            mine.getOrDefault("responses", 0L),
+            mine.getOrDefault("failures", 0L),
+            connector.getOrDefault("jobsSubmitted", 0L)));
+    long prompt = connector.getOrDefault("promptTokens", 0L);
+    long candidates = connector.getOrDefault("candidatesTokens", 0L);
+    String model = options.getModel() == null ? defaultModel : options.getModel();
+    err.println(
+        prompt + candidates == 0
+            ? "gemini-batch: tokens: none reported, so no cost estimate"
+            : "gemini-batch: tokens: " + prompt + " prompt, " + candidates + " candidates; "
+                + Prices.estimate(model, prompt, candidates)
+                + (service.isEmulator() ? "; the emulator billed nothing" : ""));
+    err.println(
+        "gemini-batch: wrote " + outputName(options.getOutput(), "responses") + "-*.jsonl and "
+            + outputName(options.getOutput(), "failures") + "-*.jsonl");
+  }
+
+  /** Counters of one namespace, summed over steps (attempted values: every runner has them). */
+  private static Map<String, Long> counters(PipelineResult run, String namespace) {
+    Map<String, Long> sums = new HashMap<>();
+    try {
+      for (MetricResult<Long> c :
+          run.metrics()
+              .queryMetrics(MetricsFilter.builder().addNameFilter(MetricNameFilter.inNamespace(namespace)).build())
+              .getCounters()) {
+        sums.merge(c.getName().getName(), c.getAttempted(), Long::sum);
+      }
+    } catch (UnsupportedOperationException e) {
+      // A runner without metrics: the summary shows zeros.
+    }
+    return sums;
+  }
+
+  /** The staging location, and the temporary directory made for it when none was given. */
+  static final class StagingDir implements AutoCloseable {
+    final String location;
+    private final Path owned;
+
+    private StagingDir(String location, Path owned) {
+      this.location = location;
+      this.owned = owned;
+    }
+
+    /** {@code --stagingLocation}, else {@code --tempLocation}, else a new temporary directory. */
+    static StagingDir of(GeminiBatchOptions options) throws IOException {
+      if (options.getStagingLocation() != null) {
+        return new StagingDir(options.getStagingLocation(), null);
+      }
+      if (options.getTempLocation() != null) {
+        return new StagingDir(options.getTempLocation(), null);
+      }
+      Path dir = Files.createTempDirectory("gemini-batch-staging-");
+      return new StagingDir(dir.toString(), options.getKeepArtifacts() ? null : dir);
+    }
+
+    @Override
+    public void close() throws IOException {
+      if (owned == null) {
+        return;
+      }
+      try (Stream<Path> paths = Files.walk(owned)) {
+        for (Path p : (Iterable<Path>) paths.sorted(Comparator.reverseOrder())::iterator) {
+          Files.deleteIfExists(p);
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,65 @@
+package io.geminibatch.pipelines;
+
+import org.apache.beam.sdk.options.Default;
+import org.apache.beam.sdk.options.Description;
+import org.apache.beam.sdk.options.Validation;
+
+/**
+ * The options {@code generate} and {@code embed} share. Parsed with Beam's {@link
+ * org.apache.beam.sdk.options.PipelineOptionsFactory}, so every runner option works beside them.
+ */
+public interface GeminiBatchOptions extends ServiceOptions {
+
+  @Description(
+      "Input: a file, a glob or any Beam path (gs://...). Each non-blank line is a plain prompt, or"
+          + " a request when it is a JSON object with \"key\" and \"request\" (the Batch API's"
+          + " input format).")
+  @Validation.Required
+  String getInput();
+
+  void setInput(String input);
+
+  @Description(
+      "Output prefix: writes PREFIX-responses-SSSSS-of-NNNNN.jsonl and"
+          + " PREFIX-failures-SSSSS-of-NNNNN.jsonl (DIR/responses-... when it ends with a slash), on"
+          + " any Beam file system.")
+  @Validation.Required
+  String getOutput();
+
+  void setOutput(String output);
+
+  @Description("Model. Default: gemini-2.5-flash (generate), gemini-embedding-001 (embed).")
+  String getModel();
+
+  void setModel(String model);
+
+  @Description(
+      "Directory for staged shards and the job ledger (local, gs://...). Default: --tempLocation,"
+          + " else a new temporary directory. Re-running with the same one reattaches to its jobs.")
+  String getStagingLocation();
+
+  void setStagingLocation(String stagingLocation);
+
+  @Description("Requests per batch job, at most.")
+  @Default.Long(10_000)
+  Long getMaxRequestsPerJob();
+
+  void setMaxRequestsPerJob(Long maxRequestsPerJob);
+
+  @Description("Seconds between polls of a running job. Default: 30, or 1 on the built-in emulator.")
+  Integer getPollInterval();
+
+  void setPollInterval(Integer pollInterval);
+
+  @Description("Jobs a request may be sent in (a failed or expired job is resubmitted until then).")
+  @Default.Integer(3)
+  Integer getMaxAttempts();
+
+  void setMaxAttempts(Integer maxAttempts);
+
+  @Description("Keep the batch jobs, uploaded files and staged shards instead of deleting them.")
+  @Default.Boolean(false)
+  Boolean getKeepArtifacts();
+
+  void setKeepArtifacts(Boolean keepArtifacts);
+}

@@ -1,0 +1,125 @@
+package io.geminibatch.pipelines;
+
+import java.io.PrintStream;
+import java.lang.reflect.Method;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import org.apache.beam.sdk.options.Default;
+import org.apache.beam.sdk.options.Description;
+import org.apache.beam.sdk.options.PipelineOptions;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
+
+/** The {@code --help} texts. Option lists are read from the options interfaces themselves. */
+final class Help {
+  private static final String JAR = "java -jar gemini-batch.jar";
+
+  private Help() {}
+
+  static void tool(PrintStream out) {
+    out.println("gemini-batch: the Gemini API's Batch API (half price) on Apache Beam.");
+    out.println();
+    out.println("Usage:");
+    out.println("  " + JAR + " generate --input=PATH --output=PREFIX [options] [Beam options]");
+    out.println("  " + JAR + " embed    --input=PATH --output=PREFIX [options] [Beam options]");
+    out.println("  " + JAR + " jobs     list | get NAME | cancel NAME | delete NAME [--apiKey=KEY] [--baseUrl=URL]");
+    out.println();
+    out.println("The API key comes from GEMINI_API_KEY, GOOGLE_API_KEY or --apiKey. Without one, generate");
+    out.println("and embed run on a built-in emulator (echoed answers, nothing billed), so the same command");
+    out.println("works before and after you have a key.");
+    out.println();
+    out.println("Run a command with --help for its options; --help=NAME prints a Beam options interface,");
+    out.println("e.g. " + JAR + " generate --help=FlinkPipelineOptions");
+  }
+
+  static void command(String name, Class<? extends PipelineOptions> options, PrintStream out) {
+    switch (name) {
+      case "generate":
+        out.println("Usage: " + JAR + " generate --input=PATH --output=PREFIX [options] [Beam options]");
+        out.println();
+        out.println("Sends every line of the input to the Batch API (batchGenerateContent) and writes the answers.");
+        batchFormats("{\"key\": ..., \"response\": GenerateContentResponse as returned}", "GenerateContentRequest", out);
+        break;
+      case "embed":
+        out.println("Usage: " + JAR + " embed --input=PATH --output=PREFIX [options] [Beam options]");
+        out.println();
+        out.println("Embeds every line of the input with the Batch API (asyncBatchEmbedContent).");
+        batchFormats("{\"key\": ..., \"embedding\": {\"values\": [...]}}", "EmbedContentRequest", out);
+        break;
+      default:
+        out.println("Usage: " + JAR + " jobs list | get NAME | cancel NAME | delete NAME [options]");
+        out.println();
+        out.println("The batch jobs of the API key (all of them, not only this tool's): name, display name,");
+        out.println("state, request counts (total/succeeded/failed/pending), create and end times. NAME is");
+        out.println("batches/ID or ID. Needs an API key; a standalone emulator (--baseUrl) takes any key.");
+        out.println("Exit status: 0 done, 1 the service said no or cannot be reached, 2 bad command line.");
+    }
+    out.println();
+    out.println("Options:");
+    for (Method getter : getters(options)) {
+      String property = Character.toLowerCase(getter.getName().charAt(3)) + getter.getName().substring(4);
+      out.println("  --" + property + "=" + getter.getReturnType().getSimpleName().toUpperCase() + defaultOf(getter).map(d -> " (default " + d + ")").orElse(""));
+      out.println("      " + getter.getAnnotation(Description.class).value());
+    }
+    if (!name.equals("jobs")) {
+      out.println();
+      out.println("Beam options work too, e.g. --runner=FlinkRunner --flinkMaster=[local], --tempLocation=DIR;");
+      out.println("--help=NAME lists those of a Beam options interface (PipelineOptions, FlinkPipelineOptions, ...).");
+    }
+  }
+
+  private static void batchFormats(String outputLine, String requestType, PrintStream out) {
+    out.println();
+    out.println("Input: any Beam path (local, gs://, globs, compressed). Each non-blank line is either");
+    out.println("  - a request, when it is a JSON object with \"key\" and \"request\" (a " + requestType + ",");
+    out.println("    camelCase or snake_case): the Batch API's own input format, sent as it is; or");
+    out.println("  - a plain text, keyed <file name>:line-<n>-<first 8 hex digits of the line's SHA-256>.");
+    out.println("Output, with every input key in exactly one of the two:");
+    out.println("  PREFIX-responses-SSSSS-of-NNNNN.jsonl  " + outputLine);
+    out.println("  PREFIX-failures-SSSSS-of-NNNNN.jsonl   {\"key\", \"stage\", \"code\", \"message\", \"jobName\", \"attempts\"}");
+    out.println("Progress (one line per job state change) and a summary with an estimated cost go to stderr.");
+    out.println("Exit status: 0 when the pipeline finished (failed requests are in the failures file), 1 when");
+    out.println("it failed, 2 for a bad command line.");
+  }
+
+  /** The command's own options: those of this package's interfaces, outermost first. */
+  private static List<Method> getters(Class<?> options) {
+    return Arrays.stream(options.getMethods())
+        .filter(m -> m.getDeclaringClass().getPackage() == Help.class.getPackage())
+        .filter(m -> m.getName().startsWith("get") && m.isAnnotationPresent(Description.class))
+        .sorted(Comparator.comparing((Method m) -> depth(m.getDeclaringClass())).thenComparing(Method::getName))
+        .toList();
+  }
+
+  private static int depth(Class<?> c) {
+    return Arrays.stream(c.getInterfaces()).mapToInt(i -> depth(i) + 1).max().orElse(0);
+  }
+
+  private static Optional<String> defaultOf(Method getter) {
+    if (getter.isAnnotationPresent(Default.Long.class)) {
+      return Optional.of(Long.toString(getter.getAnnotation(Default.Long.class).value()));
+    }
+    if (getter.isAnnotationPresent(Default.Integer.class)) {
+      return Optional.of(Integer.toString(getter.getAnnotation(Default.Integer.class).value()));
+    }
+    if (getter.isAnnotationPresent(Default.Boolean.class)) {
+      return Optional.of(Boolean.toString(getter.getAnnotation(Default.Boolean.class).value()));
+    }
+    return Optional.empty();
+  }
+
+  /**
+   * {@code --help=NAME}: Beam's own help for a registered options interface, by simple or full
+   * name; false when there is none of that name.
+   */
+  static boolean beamOptions(String name, PrintStream out) {
+    for (Class<? extends PipelineOptions> c : PipelineOptionsFactory.getRegisteredOptions()) {
+      if (c.getSimpleName().equals(name) || c.getName().equals(name)) {
+        PipelineOptionsFactory.printHelp(out, c);
+        return true;
+      }
+    }
+    return false;
+  }
+}

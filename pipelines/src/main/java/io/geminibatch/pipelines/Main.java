@@ -1,0 +1,101 @@
+package io.geminibatch.pipelines;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The command line: {@code generate}, {@code embed} and {@code jobs}. See {@link Help} or run
+ * with {@code --help}.
+ */
+public final class Main {
+  /** Exit status of a bad command line. */
+  static final int USAGE = 2;
+
+  /** Exit status when the service refused, could not be reached, or the pipeline failed. */
+  static final int FAILED = 1;
+
+  private Main() {}
+
+  public static void main(String[] args) {
+    System.exit(run(args, System.out, System.err));
+  }
+
+  /** Runs one command; returns the exit status. Results go to {@code out}, progress to {@code err}. */
+  public static int run(String[] args, PrintStream out, PrintStream err) {
+    return run(args, out, err, System.getenv());
+  }
+
+  /** The same, looking for the API key in {@code env} instead of the process's environment. */
+  static int run(String[] args, PrintStream out, PrintStream err, Map<String, String> env) {
+    if (args.length == 0) {
+      Help.tool(err);
+      return USAGE;
+    }
+    String command = args[0];
+    String[] rest = Arrays.copyOfRange(args, 1, args.length);
+    if (List.of("--help", "-h", "help").contains(command)) {
+      Help.tool(out);
+      return 0;
+    }
+    try {
+      switch (command) {
+        case "generate":
+          return batch(new GenerateCommand(), rest, out, err, env);
+        case "embed":
+          return batch(new EmbedCommand(), rest, out, err, env);
+        case "jobs":
+          return jobs(rest, out, env);
+        default:
+          throw new UsageException("unknown command '" + command + "': use generate, embed or jobs (--help)");
+      }
+    } catch (UsageException e) {
+      err.println("gemini-batch: " + e.getMessage());
+      return USAGE;
+    } catch (IOException | RuntimeException e) {
+      err.println("gemini-batch: error: " + Errors.describe(e));
+      return FAILED;
+    }
+  }
+
+  private static int batch(
+      BatchCommand<?, ?, ?, ?> command, String[] args, PrintStream out, PrintStream err, Map<String, String> env)
+      throws UsageException, IOException {
+    if (Args.wantsHelp(args)) {
+      return help(command.name, command.optionsClass, args, out);
+    }
+    return command.run(args, err, env);
+  }
+
+  private static int jobs(String[] args, PrintStream out, Map<String, String> env)
+      throws UsageException, IOException {
+    if (Args.wantsHelp(args)) {
+      return help("jobs", JobsOptions.class, args, out);
+    }
+    List<String> words = new ArrayList<>();
+    List<String> flags = new ArrayList<>();
+    for (String a : args) {
+      (a.startsWith("--") ? flags : words).add(a);
+    }
+    return JobsCommand.run(words, flags.toArray(new String[0]), out, env);
+  }
+
+  private static int help(
+      String name, Class<? extends org.apache.beam.sdk.options.PipelineOptions> options, String[] args, PrintStream out)
+      throws UsageException {
+    for (String a : args) {
+      if (a.startsWith("--help=")) {
+        String beam = a.substring("--help=".length());
+        if (!Help.beamOptions(beam, out)) {
+          throw new UsageException("--help: no Beam options interface named '" + beam + "'");
+        }
+        return 0;
+      }
+    }
+    Help.command(name, options, out);
+    return 0;
+  }
+}

@@ -1,0 +1,182 @@
+package io.geminibatch.pipelines;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.geminibatch.testing.EmulatorResponder;
+import io.geminibatch.testing.GeminiEmulator;
+import java.io.IOException;
+import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code generate} end to end, in this JVM, on the example files and Google's own sample. */
+class GenerateCommandTest {
+  @TempDir Path tmp;
+
+  /** key -> the emulator's answer, for every request line of {@code file}, read as the tool does. */
+  static Map<String, String> expectedAnswers(Path file) throws IOException {
+    Map<String, String> expected = new HashMap<>();
+    List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+    for (int i = 0; i < lines.size(); i++) {
+      InputLines.Line line = InputLines.parse(file.getFileName().toString(), i + 1, lines.get(i));
+      if (line != null) {
+        String answer =
+            line.requestJson == null
+                ? EmulatorResponder.ANSWER_PREFIX + line.prompt
+                : EmulatorResponder.generateText(line.requestJson);
+        assertEquals(null, expected.put(line.key, answer), "keys of " + file + " are unique");
+      }
+    }
+    return expected;
+  }
+
+  static String answerText(JsonNode responseLine) {
+    return responseLine.at("/response/candidates/0/content/parts/0/text").asText();
+  }
+
+  /** Every key once across both files, and every response the echo of its own prompt. */
+  static void assertEchoes(Map<String, String> expected, Path prefix) {
+    List<JsonNode> responses = Cli.outputs(prefix, "responses");
+    List<JsonNode> failures = Cli.outputs(prefix, "failures");
+    assertEquals(List.of(), failures, "failures");
+    assertEquals(expected.size(), responses.size());
+    for (JsonNode r : responses) {
+      String key = r.get("key").asText();
+      assertEquals(expected.get(key), answerText(r), key);
+    }
+    assertEquals(expected.keySet(), responses.stream().map(r -> r.get("key").asText()).collect(Collectors.toSet()));
+  }
+
+  /** Runs {@code generate} on {@code input} with no key in the environment; it must succeed. */
+  static Cli generate(Path input, Path prefix, String... more) {
+    String[] args = new String[more.length + 3];
+    args[0] = "generate";
+    args[1] = "--input=" + input;
+    args[2] = "--output=" + prefix;
+    System.arraycopy(more, 0, args, 3, more.length);
+    Cli run = Cli.run(Cli.NO_KEY, args);
+    assertEquals(0, run.status, run.toString());
+    return run;
+  }
+
+  @Test
+  void examplePromptsAreAnsweredOnTheBuiltInEmulatorWhenThereIsNoKey() throws IOException {
+    Path input = Cli.EXAMPLES.resolve("prompts.txt");
+    Path prefix = tmp.resolve("out/answers");
+    Cli run = generate(input, prefix);
+
+    Map<String, String> expected = expectedAnswers(input);
+    assertEquals(20, expected.size());
+    assertTrue(expected.containsKey("prompts.txt:line-1-d07046eb"), expected.keySet().toString());
+    assertEchoes(expected, prefix);
+    assertEquals("", run.out);
+    List<String> err = run.errLines();
+    assertEquals(1, err.stream().filter(l -> l.contains("built-in Gemini Batch API emulator")).count(), run.err);
+    assertTrue(err.get(0).startsWith("gemini-batch: no API key (GEMINI_API_KEY, GOOGLE_API_KEY or --apiKey)"), run.err);
+    assertTrue(err.stream().anyMatch(l -> l.matches("gemini-batch: \\[ *[0-9.]+s\\] batches/\\S+ gbio-\\S+ .*")), run.err);
+    assertTrue(err.stream().anyMatch(l -> l.matches("gemini-batch: done in [0-9.]+ s: 20 responses, 0 failures; batch jobs submitted: 1")), run.err);
+    assertTrue(err.stream().anyMatch(l -> l.contains("estimated cost $") && l.contains("gemini-2.5-flash batch price")), run.err);
+    assertTrue(err.stream().allMatch(l -> l.startsWith("gemini-batch: ")), "every line is the tool's own:\n" + run.err);
+  }
+
+  @Test
+  void exampleRequestsInTheBatchApiFormatKeepTheirKeys() throws IOException {
+    Path input = Cli.EXAMPLES.resolve("requests.jsonl");
+    Path prefix = tmp.resolve("requests");
+    generate(input, prefix);
+
+    Map<String, String> expected = expectedAnswers(input);
+    assertEquals(Set.of("photosynthesis", "pizza", "haiku", "json-answer", "pirate", "conversation"), expected.keySet());
+    assertEchoes(expected, prefix);
+  }
+
+  @Test
+  void theSameCommandRunsOnFlink() throws IOException {
+    Path input = Cli.EXAMPLES.resolve("requests.jsonl");
+    Path prefix = tmp.resolve("flink");
+    Cli run = generate(input, prefix, "--runner=FlinkRunner", "--flinkMaster=[local]", "--parallelism=2");
+
+    assertEchoes(expectedAnswers(input), prefix);
+    assertTrue(run.err.contains("6 responses, 0 failures"), run.err);
+  }
+
+  @Test
+  void googlesSampleEndsAsOneResponsePerKeyAndOneDuplicateKeyFailure() throws URISyntaxException {
+    Path input = Path.of(getClass().getResource("/google-batch-example.jsonl").toURI());
+    Path prefix = tmp.resolve("google");
+    Cli run = generate(input, prefix);
+
+    List<JsonNode> responses = Cli.outputs(prefix, "responses");
+    List<JsonNode> failures = Cli.outputs(prefix, "failures");
+    Map<String, String> answers =
+        responses.stream().collect(Collectors.toMap(r -> r.get("key").asText(), GenerateCommandTest::answerText));
+    assertEquals(Set.of("request-1", "request-2"), answers.keySet());
+    assertEquals("echo: What are the main ingredients in a Margherita pizza?", answers.get("request-2"));
+    // Which of the two request-1 lines is answered is not specified; the answer is its own echo.
+    assertTrue(
+        Set.of("echo: Describe the process of photosynthesis.",
+                "echo: A big letter A surrounded by animals starting with the A letter")
+            .contains(answers.get("request-1")),
+        answers.get("request-1"));
+    assertEquals(1, failures.size(), failures.toString());
+    JsonNode f = failures.get(0);
+    assertEquals("request-1", f.get("key").asText());
+    assertEquals("VALIDATE", f.get("stage").asText());
+    assertEquals(6, f.get("code").asInt());
+    assertTrue(f.get("message").asText().contains("duplicate key 'request-1'"), f.toString());
+    assertTrue(f.get("jobName").isNull());
+    assertEquals(0, f.get("attempts").asInt());
+    assertTrue(run.err.contains("2 responses, 1 failures"), run.err);
+  }
+
+  @Test
+  void withAKeyItUsesTheGivenServiceAndNeverPrintsTheKey() throws IOException {
+    String key = "sk-test-7d1f0c2a9b";
+    try (GeminiEmulator service = GeminiEmulator.builder().apiKey(key).jobLatency(Duration.ofMillis(200)).start()) {
+      Path prefix = tmp.resolve("keyed");
+      Cli run =
+          generate(Cli.EXAMPLES.resolve("prompts.txt"), prefix, "--apiKey=" + key, "--baseUrl=" + service.baseUrl(),
+              "--pollInterval=1", "--systemInstruction=Answer briefly.", "--generationConfig={\"temperature\":0.2}");
+
+      assertEquals(1, service.stats().batchesCreated());
+      assertFalse(run.err.contains("built-in"), run.err);
+      assertFalse(run.out.contains(key) || run.err.contains(key), "the key was printed:\n" + run);
+      assertEchoes(expectedAnswers(Cli.EXAMPLES.resolve("prompts.txt")), prefix);
+    }
+  }
+
+  @Test
+  void anInputThatMatchesNothingIsABadCommandLine() {
+    Cli run = Cli.run(Cli.NO_KEY, "generate", "--input=" + tmp.resolve("nothing-*.txt"), "--output=" + tmp.resolve("o"));
+    assertEquals(2, run.status, run.toString());
+    assertEquals(List.of("gemini-batch: --input: no file matches " + tmp.resolve("nothing-*.txt")),
+        run.errLines().stream().filter(l -> !l.contains("built-in")).toList());
+  }
+
+  @Test
+  void anUnknownOrMissingOptionIsABadCommandLine() {
+    Cli unknown = Cli.run(Cli.NO_KEY, "generate", "--input=x", "--output=y", "--bogus=1");
+    assertEquals(2, unknown.status, unknown.toString());
+    assertEquals(1, unknown.errLines().size(), unknown.err);
+    assertTrue(unknown.err.contains("bogus"), unknown.err);
+
+    Cli missing = Cli.run(Cli.NO_KEY, "generate", "--output=y");
+    assertEquals(2, missing.status, missing.toString());
+    assertTrue(missing.err.contains("--input"), missing.err);
+
+    Cli embedOnly = Cli.run(Cli.NO_KEY, "generate", "--input=x", "--output=y", "--taskType=RETRIEVAL_DOCUMENT");
+    assertEquals(2, embedOnly.status, embedOnly.toString());
+  }
+}
