@@ -1,0 +1,170 @@
+package io.geminibatch.testing;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import java.io.IOException;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
+import java.util.Collections;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * A snapshot of the emulator's counters (what {@code GET /_emulator/stats} returns).
+ *
+ * <p>Counters ({@link #batchesCreated()}, {@link #createsByDisplayName()}, {@link
+ * #callsByEndpoint()}, {@link #faultsInjected()}, {@link #bytesUploaded()}, {@link
+ * #bytesDownloaded()}, {@link #peakActiveJobs()}) restart at {@link GeminiEmulator#resetStats()};
+ * gauges ({@link #activeJobs()}, {@link #jobsByState()}, {@link #filesStored()}) describe the
+ * current state.
+ */
+public final class EmulatorStats {
+  private final long batchesCreated;
+  private final Map<String, Long> createsByDisplayName;
+  private final Map<String, Long> callsByEndpoint;
+  private final Map<String, Long> faultsInjected;
+  private final int peakActiveJobs;
+  private final int activeJobs;
+  private final Map<String, Long> jobsByState;
+  private final long filesStored;
+  private final long bytesUploaded;
+  private final long bytesDownloaded;
+
+  EmulatorStats(
+      long batchesCreated,
+      Map<String, Long> createsByDisplayName,
+      Map<String, Long> callsByEndpoint,
+      Map<String, Long> faultsInjected,
+      int peakActiveJobs,
+      int activeJobs,
+      Map<String, Long> jobsByState,
+      long filesStored,
+      long bytesUploaded,
+      long bytesDownloaded) {
+    this.batchesCreated = batchesCreated;
+    this.createsByDisplayName = frozen(createsByDisplayName);
+    this.callsByEndpoint = frozen(callsByEndpoint);
+    this.faultsInjected = frozen(faultsInjected);
+    this.peakActiveJobs = peakActiveJobs;
+    this.activeJobs = activeJobs;
+    this.jobsByState = frozen(jobsByState);
+    this.filesStored = filesStored;
+    this.bytesUploaded = bytesUploaded;
+    this.bytesDownloaded = bytesDownloaded;
+  }
+
+  private static Map<String, Long> frozen(Map<String, Long> m) {
+    return Collections.unmodifiableMap(new TreeMap<>(m));
+  }
+
+  /** Jobs created (generate and embed), including those whose create reply was lost. */
+  public long batchesCreated() {
+    return batchesCreated;
+  }
+
+  /** displayName → number of jobs created with it. */
+  public Map<String, Long> createsByDisplayName() {
+    return createsByDisplayName;
+  }
+
+  /** Number of jobs created with {@code displayName}. */
+  public long creates(String displayName) {
+    return createsByDisplayName.getOrDefault(displayName, 0L);
+  }
+
+  /**
+   * Endpoint → calls received, injected 429/503 replies included. Endpoints: {@code
+   * batches.create} (generate and embed), {@code batches.get}, {@code batches.list}, {@code
+   * batches.cancel}, {@code batches.delete}, {@code files.upload.start}, {@code
+   * files.upload.chunk}, {@code files.upload.query}, {@code files.get}, {@code files.list}, {@code
+   * files.delete}, {@code files.download}, {@code unknown}.
+   */
+  public Map<String, Long> callsByEndpoint() {
+    return callsByEndpoint;
+  }
+
+  /** Calls received on {@code endpoint} (0 when none). */
+  public long calls(String endpoint) {
+    return callsByEndpoint.getOrDefault(endpoint, 0L);
+  }
+
+  /**
+   * Fault kind → times injected. Kinds: {@code throttle}, {@code unavailable}, {@code jobFailure},
+   * {@code jobExpiry}, {@code stuckJob}, {@code requestError}, {@code dropDownload}, {@code
+   * lostCreateReply}, {@code reorderInline}, {@code omitInlineMetadata}.
+   */
+  public Map<String, Long> faultsInjected() {
+    return faultsInjected;
+  }
+
+  /** Times the fault {@code kind} was injected (0 when never). */
+  public long faults(String kind) {
+    return faultsInjected.getOrDefault(kind, 0L);
+  }
+
+  /** The largest number of jobs simultaneously PENDING or RUNNING. */
+  public int peakActiveJobs() {
+    return peakActiveJobs;
+  }
+
+  /** Jobs now PENDING or RUNNING. */
+  public int activeJobs() {
+    return activeJobs;
+  }
+
+  /** {@code BATCH_STATE_*} → number of (not deleted) jobs in that state now. */
+  public Map<String, Long> jobsByState() {
+    return jobsByState;
+  }
+
+  /** Files stored now (uploaded and generated). */
+  public long filesStored() {
+    return filesStored;
+  }
+
+  /** Bytes accepted by upload chunks. */
+  public long bytesUploaded() {
+    return bytesUploaded;
+  }
+
+  /** Bytes sent in download bodies (dropped downloads count what was sent). */
+  public long bytesDownloaded() {
+    return bytesDownloaded;
+  }
+
+  /** The JSON document {@code GET /_emulator/stats} returns. */
+  public String toJson() {
+    StringWriter w = new StringWriter();
+    try (JsonGenerator g = Json.FACTORY.createGenerator(w)) {
+      g.useDefaultPrettyPrinter();
+      g.writeStartObject();
+      g.writeNumberField("batchesCreated", batchesCreated);
+      writeMap(g, "createsByDisplayName", createsByDisplayName);
+      writeMap(g, "callsByEndpoint", callsByEndpoint);
+      writeMap(g, "faultsInjected", faultsInjected);
+      g.writeNumberField("peakActiveJobs", peakActiveJobs);
+      g.writeNumberField("activeJobs", activeJobs);
+      writeMap(g, "jobsByState", jobsByState);
+      g.writeNumberField("filesStored", filesStored);
+      g.writeNumberField("bytesUploaded", bytesUploaded);
+      g.writeNumberField("bytesDownloaded", bytesDownloaded);
+      g.writeEndObject();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return w.toString();
+  }
+
+  private static void writeMap(JsonGenerator g, String name, Map<String, Long> m)
+      throws IOException {
+    g.writeObjectFieldStart(name);
+    for (Map.Entry<String, Long> e : m.entrySet()) {
+      g.writeNumberField(e.getKey(), e.getValue());
+    }
+    g.writeEndObject();
+  }
+
+  @Override
+  public String toString() {
+    return toJson();
+  }
+}

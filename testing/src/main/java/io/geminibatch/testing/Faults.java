@@ -1,0 +1,251 @@
+package io.geminibatch.testing;
+
+import java.util.Objects;
+
+/**
+ * The faults the emulator injects: an immutable value, built with {@link #builder()} or {@link
+ * #toBuilder()}; {@link #none()} injects nothing.
+ *
+ * <p>Every rate is a probability in [0, 1], drawn from its own seeded random stream (see {@link
+ * GeminiEmulator.Builder#seed(long)}), so that a given seed and call sequence reproduce the same
+ * faults:
+ *
+ * <ul>
+ *   <li>{@code jobFailureRate}: a created job ends {@code BATCH_STATE_FAILED} (error code 13)
+ *       after its latency, with no results.
+ *   <li>{@code jobExpiryRate}: a created job ends {@code BATCH_STATE_EXPIRED} (error code 4) after
+ *       its latency, with no results (as if it had waited 48 hours).
+ *   <li>{@code stuckJobRate}: a created job stays {@code BATCH_STATE_PENDING} until it is
+ *       cancelled, deleted or reaches the job expiry.
+ *   <li>{@code requestErrorRate}: a request's result is an error {@code {"code": 13, "message":
+ *       "An internal error has occurred..."}} instead of a response; the job still succeeds.
+ *   <li>{@code throttleRate} / {@code unavailableRate}: an API call (any path under {@code /v1},
+ *       {@code /v1beta}, {@code /upload}, {@code /download}) is answered 429 RESOURCE_EXHAUSTED,
+ *       resp. 503 UNAVAILABLE, with {@code Retry-After: 1}, and has no other effect.
+ *   <li>{@code dropDownloadRate}: a download sends its headers with the full Content-Length,
+ *       half of the body, then drops the connection.
+ *   <li>{@code lostCreateReplyRate}: a batch create creates the job, then drops the connection
+ *       before replying (a blind retry creates a second job).
+ *   <li>{@code reorderInline}: inline results are shuffled.
+ *   <li>{@code omitInlineMetadata}: inline results carry no {@code metadata}.
+ * </ul>
+ *
+ * <p>Job-level faults and the request error rate are sampled when a job is created.
+ */
+public final class Faults {
+  private static final Faults NONE = new Builder().build();
+
+  private final double jobFailureRate;
+  private final double jobExpiryRate;
+  private final double requestErrorRate;
+  private final double throttleRate;
+  private final double unavailableRate;
+  private final double dropDownloadRate;
+  private final double stuckJobRate;
+  private final double lostCreateReplyRate;
+  private final boolean reorderInline;
+  private final boolean omitInlineMetadata;
+
+  private Faults(Builder b) {
+    this.jobFailureRate = b.jobFailureRate;
+    this.jobExpiryRate = b.jobExpiryRate;
+    this.requestErrorRate = b.requestErrorRate;
+    this.throttleRate = b.throttleRate;
+    this.unavailableRate = b.unavailableRate;
+    this.dropDownloadRate = b.dropDownloadRate;
+    this.stuckJobRate = b.stuckJobRate;
+    this.lostCreateReplyRate = b.lostCreateReplyRate;
+    this.reorderInline = b.reorderInline;
+    this.omitInlineMetadata = b.omitInlineMetadata;
+  }
+
+  /** No fault at all. */
+  public static Faults none() {
+    return NONE;
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  public Builder toBuilder() {
+    Builder b = new Builder();
+    b.jobFailureRate = jobFailureRate;
+    b.jobExpiryRate = jobExpiryRate;
+    b.requestErrorRate = requestErrorRate;
+    b.throttleRate = throttleRate;
+    b.unavailableRate = unavailableRate;
+    b.dropDownloadRate = dropDownloadRate;
+    b.stuckJobRate = stuckJobRate;
+    b.lostCreateReplyRate = lostCreateReplyRate;
+    b.reorderInline = reorderInline;
+    b.omitInlineMetadata = omitInlineMetadata;
+    return b;
+  }
+
+  public double jobFailureRate() {
+    return jobFailureRate;
+  }
+
+  public double jobExpiryRate() {
+    return jobExpiryRate;
+  }
+
+  public double requestErrorRate() {
+    return requestErrorRate;
+  }
+
+  public double throttleRate() {
+    return throttleRate;
+  }
+
+  public double unavailableRate() {
+    return unavailableRate;
+  }
+
+  public double dropDownloadRate() {
+    return dropDownloadRate;
+  }
+
+  public double stuckJobRate() {
+    return stuckJobRate;
+  }
+
+  public double lostCreateReplyRate() {
+    return lostCreateReplyRate;
+  }
+
+  public boolean reorderInline() {
+    return reorderInline;
+  }
+
+  public boolean omitInlineMetadata() {
+    return omitInlineMetadata;
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    if (!(o instanceof Faults)) {
+      return false;
+    }
+    Faults f = (Faults) o;
+    return jobFailureRate == f.jobFailureRate
+        && jobExpiryRate == f.jobExpiryRate
+        && requestErrorRate == f.requestErrorRate
+        && throttleRate == f.throttleRate
+        && unavailableRate == f.unavailableRate
+        && dropDownloadRate == f.dropDownloadRate
+        && stuckJobRate == f.stuckJobRate
+        && lostCreateReplyRate == f.lostCreateReplyRate
+        && reorderInline == f.reorderInline
+        && omitInlineMetadata == f.omitInlineMetadata;
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(
+        jobFailureRate,
+        jobExpiryRate,
+        requestErrorRate,
+        throttleRate,
+        unavailableRate,
+        dropDownloadRate,
+        stuckJobRate,
+        lostCreateReplyRate,
+        reorderInline,
+        omitInlineMetadata);
+  }
+
+  @Override
+  public String toString() {
+    return "Faults{jobFailureRate=" + jobFailureRate
+        + ", jobExpiryRate=" + jobExpiryRate
+        + ", requestErrorRate=" + requestErrorRate
+        + ", throttleRate=" + throttleRate
+        + ", unavailableRate=" + unavailableRate
+        + ", dropDownloadRate=" + dropDownloadRate
+        + ", stuckJobRate=" + stuckJobRate
+        + ", lostCreateReplyRate=" + lostCreateReplyRate
+        + ", reorderInline=" + reorderInline
+        + ", omitInlineMetadata=" + omitInlineMetadata
+        + "}";
+  }
+
+  /** Builds {@link Faults}; every setter validates its argument. */
+  public static final class Builder {
+    private double jobFailureRate;
+    private double jobExpiryRate;
+    private double requestErrorRate;
+    private double throttleRate;
+    private double unavailableRate;
+    private double dropDownloadRate;
+    private double stuckJobRate;
+    private double lostCreateReplyRate;
+    private boolean reorderInline;
+    private boolean omitInlineMetadata;
+
+    private Builder() {}
+
+    public Builder jobFailureRate(double rate) {
+      this.jobFailureRate = rate("jobFailureRate", rate);
+      return this;
+    }
+
+    public Builder jobExpiryRate(double rate) {
+      this.jobExpiryRate = rate("jobExpiryRate", rate);
+      return this;
+    }
+
+    public Builder requestErrorRate(double rate) {
+      this.requestErrorRate = rate("requestErrorRate", rate);
+      return this;
+    }
+
+    public Builder throttleRate(double rate) {
+      this.throttleRate = rate("throttleRate", rate);
+      return this;
+    }
+
+    public Builder unavailableRate(double rate) {
+      this.unavailableRate = rate("unavailableRate", rate);
+      return this;
+    }
+
+    public Builder dropDownloadRate(double rate) {
+      this.dropDownloadRate = rate("dropDownloadRate", rate);
+      return this;
+    }
+
+    public Builder stuckJobRate(double rate) {
+      this.stuckJobRate = rate("stuckJobRate", rate);
+      return this;
+    }
+
+    public Builder lostCreateReplyRate(double rate) {
+      this.lostCreateReplyRate = rate("lostCreateReplyRate", rate);
+      return this;
+    }
+
+    public Builder reorderInline(boolean reorder) {
+      this.reorderInline = reorder;
+      return this;
+    }
+
+    public Builder omitInlineMetadata(boolean omit) {
+      this.omitInlineMetadata = omit;
+      return this;
+    }
+
+    public Faults build() {
+      return new Faults(this);
+    }
+
+    private static double rate(String field, double value) {
+      if (!(value >= 0.0 && value <= 1.0)) {
+        throw new IllegalArgumentException(
+            field + " must be a probability in [0, 1], got " + value);
+      }
+      return value;
+    }
+  }
+}

@@ -1,0 +1,314 @@
+package io.geminibatch.testing;
+
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * An emulator of the Gemini Developer API's Batch API and Files API: a real HTTP server on
+ * loopback, serving {@code /v1beta} and {@code /v1} as the live service does (see {@code
+ * testing/README.md} for the endpoints, the faults and the choices made where the contract is
+ * silent).
+ *
+ * <pre>{@code
+ * try (GeminiEmulator emulator = GeminiEmulator.builder().jobLatency(Duration.ofMillis(100)).start()) {
+ *   String baseUrl = emulator.baseUrl();  // http://127.0.0.1:PORT
+ *   ... point a client at baseUrl with any API key ...
+ *   assertEquals(1, emulator.stats().batchesCreated());
+ * }
+ * }</pre>
+ *
+ * <p>Answers come from {@link EmulatorResponder}; faults are set with {@link Faults}.
+ */
+public final class GeminiEmulator implements AutoCloseable {
+  static {
+    // Small replies must not wait for Nagle's algorithm (≈40 ms per call on loopback).
+    if (System.getProperty("sun.net.httpserver.nodelay") == null) {
+      System.setProperty("sun.net.httpserver.nodelay", "true");
+    }
+  }
+
+  final FileStore files;
+  final JobStore jobs;
+  final StatsRecorder stats = new StatsRecorder();
+  final FaultDice dice;
+  final String apiKey;
+  final boolean verbose;
+
+  private final long seed;
+  private final Path dataDir;
+  private final boolean deleteDataDir;
+  private final HttpServer server;
+  private final ExecutorService httpThreads;
+  private final ScheduledExecutorService scheduler;
+  private final ExecutorService workers;
+  private final String baseUrl;
+  private volatile Faults faults;
+  private volatile Duration jobLatency;
+  private volatile Duration jobExpiry;
+
+  private GeminiEmulator(Builder b) throws IOException {
+    this.apiKey = b.apiKey;
+    this.verbose = b.verbose;
+    this.seed = b.seed;
+    this.dice = new FaultDice(b.seed);
+    this.faults = b.faults;
+    this.jobLatency = b.jobLatency;
+    this.jobExpiry = b.jobExpiry;
+    this.deleteDataDir = b.dataDir == null;
+    this.dataDir =
+        b.dataDir == null
+            ? Files.createTempDirectory("gemini-emulator-")
+            : Files.createDirectories(b.dataDir);
+    ScheduledThreadPoolExecutor sched =
+        new ScheduledThreadPoolExecutor(1, daemonThreads("gemini-emulator-scheduler"));
+    sched.setRemoveOnCancelPolicy(true);
+    this.scheduler = sched;
+    this.workers =
+        Executors.newFixedThreadPool(
+            Math.max(2, Runtime.getRuntime().availableProcessors()),
+            daemonThreads("gemini-emulator-worker"));
+    this.httpThreads = Executors.newCachedThreadPool(daemonThreads("gemini-emulator-http"));
+    try {
+      this.files = new FileStore(dataDir, stats);
+      this.jobs = new JobStore(dataDir, files, stats, scheduler, workers, b.jobExpiry);
+      InetAddress address = InetAddress.getByName(b.host);
+      this.server = HttpServer.create(new InetSocketAddress(address, b.port), 128);
+      String host = b.host.contains(":") ? "[" + b.host + "]" : b.host;
+      this.baseUrl = "http://" + host + ":" + server.getAddress().getPort();
+      server.createContext("/", new ApiHandler(this));
+      server.setExecutor(httpThreads);
+      server.start();
+    } catch (IOException | RuntimeException e) {
+      shutdownThreads();
+      deleteTempDir();
+      throw e;
+    }
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** {@code http://HOST:PORT}, without a trailing slash: give it to a client as its base URL. */
+  public String baseUrl() {
+    return baseUrl;
+  }
+
+  public int port() {
+    return server.getAddress().getPort();
+  }
+
+  /** Where files are stored (a temporary directory unless one was given). */
+  public Path dataDir() {
+    return dataDir;
+  }
+
+  /** A snapshot of the counters. */
+  public EmulatorStats stats() {
+    return stats.snapshot(jobs.countByState(), files.count());
+  }
+
+  /** Restarts the counters (jobs and files stay). */
+  public void resetStats() {
+    stats.reset();
+  }
+
+  public Faults faults() {
+    return faults;
+  }
+
+  /**
+   * Sets the faults for later calls and jobs, and restarts every fault stream from the seed, so
+   * that the same faults and the same call sequence reproduce the same outcome.
+   */
+  public void setFaults(Faults faults) {
+    this.faults = Objects.requireNonNull(faults, "faults");
+    dice.reseed(seed);
+  }
+
+  public Duration jobLatency() {
+    return jobLatency;
+  }
+
+  /**
+   * Time from create to a terminal state for jobs created later: half PENDING, half RUNNING
+   * (RUNNING lasts at least as long as processing takes).
+   */
+  public void setJobLatency(Duration latency) {
+    this.jobLatency = checkLatency(latency);
+  }
+
+  public Duration jobExpiry() {
+    return jobExpiry;
+  }
+
+  /** Time after which a job created later that is still PENDING or RUNNING turns EXPIRED. */
+  public void setJobExpiry(Duration expiry) {
+    this.jobExpiry = checkExpiry(expiry);
+    jobs.setExpiry(expiry);
+  }
+
+  /** Stops the server and the jobs, and deletes the data directory if it was a temporary one. */
+  @Override
+  public void close() {
+    server.stop(0);
+    shutdownThreads();
+    deleteTempDir();
+  }
+
+  private void shutdownThreads() {
+    scheduler.shutdownNow();
+    workers.shutdownNow();
+    httpThreads.shutdownNow();
+  }
+
+  private void deleteTempDir() {
+    if (!deleteDataDir) {
+      return;
+    }
+    try {
+      Files.walkFileTree(
+          dataDir,
+          new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs)
+                throws IOException {
+              Files.deleteIfExists(file);
+              return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
+              Files.deleteIfExists(dir);
+              return FileVisitResult.CONTINUE;
+            }
+          });
+    } catch (IOException e) {
+      throw new UncheckedIOException("could not delete the emulator's data dir " + dataDir, e);
+    }
+  }
+
+  private static ThreadFactory daemonThreads(String prefix) {
+    AtomicInteger n = new AtomicInteger();
+    return r -> {
+      Thread t = new Thread(r, prefix + "-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    };
+  }
+
+  static Duration checkLatency(Duration d) {
+    if (d == null || d.isNegative()) {
+      throw new IllegalArgumentException("jobLatency must be zero or positive, got " + d);
+    }
+    return d;
+  }
+
+  static Duration checkExpiry(Duration d) {
+    if (d == null || d.isNegative() || d.isZero()) {
+      throw new IllegalArgumentException("jobExpiry must be positive, got " + d);
+    }
+    return d;
+  }
+
+  /** Configures a {@link GeminiEmulator}; every setting is optional. */
+  public static final class Builder {
+    /** Default time from create to a terminal state. */
+    public static final Duration DEFAULT_JOB_LATENCY = Duration.ofSeconds(2);
+
+    /** Default job expiry: the service's 48 hours. */
+    public static final Duration DEFAULT_JOB_EXPIRY = Duration.ofHours(48);
+
+    private String host = "127.0.0.1";
+    private int port;
+    private String apiKey;
+    private Path dataDir;
+    private Duration jobLatency = DEFAULT_JOB_LATENCY;
+    private Duration jobExpiry = DEFAULT_JOB_EXPIRY;
+    private long seed;
+    private Faults faults = Faults.none();
+    private boolean verbose;
+
+    private Builder() {}
+
+    /** Address to listen on; default 127.0.0.1. */
+    public Builder host(String host) {
+      this.host = Objects.requireNonNull(host, "host");
+      return this;
+    }
+
+    /** Port; default 0 (a free port, see {@link GeminiEmulator#port()}). */
+    public Builder port(int port) {
+      if (port < 0 || port > 65535) {
+        throw new IllegalArgumentException("port must be in [0, 65535], got " + port);
+      }
+      this.port = port;
+      return this;
+    }
+
+    /**
+     * The only API key accepted (others get 400 API_KEY_INVALID); by default any non-empty key is
+     * accepted. A missing key is always 403 PERMISSION_DENIED.
+     */
+    public Builder apiKey(String apiKey) {
+      this.apiKey = apiKey == null || apiKey.isEmpty() ? null : apiKey;
+      return this;
+    }
+
+    /** Where to store files; default a temporary directory deleted at {@link #close()}. */
+    public Builder dataDir(Path dataDir) {
+      this.dataDir = dataDir;
+      return this;
+    }
+
+    /** Time from create to a terminal state; default {@link #DEFAULT_JOB_LATENCY}. */
+    public Builder jobLatency(Duration latency) {
+      this.jobLatency = checkLatency(latency);
+      return this;
+    }
+
+    /** Time after which an unfinished job turns EXPIRED; default 48 hours. */
+    public Builder jobExpiry(Duration expiry) {
+      this.jobExpiry = checkExpiry(expiry);
+      return this;
+    }
+
+    /** Seed of the fault streams; default 0. */
+    public Builder seed(long seed) {
+      this.seed = seed;
+      return this;
+    }
+
+    /** Faults to inject from the start; default {@link Faults#none()}. */
+    public Builder faults(Faults faults) {
+      this.faults = Objects.requireNonNull(faults, "faults");
+      return this;
+    }
+
+    /** Log method, path and status of each call to stderr (never the key or the query). */
+    public Builder verbose(boolean verbose) {
+      this.verbose = verbose;
+      return this;
+    }
+
+    public GeminiEmulator start() throws IOException {
+      return new GeminiEmulator(this);
+    }
+  }
+}

@@ -1,0 +1,78 @@
+package io.geminibatch.testing;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/** The emulator's mutable counters; {@link #snapshot} turns them into {@link EmulatorStats}. */
+final class StatsRecorder {
+  private final ConcurrentHashMap<String, AtomicLong> calls = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, AtomicLong> creates = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, AtomicLong> faults = new ConcurrentHashMap<>();
+  private final AtomicLong batchesCreated = new AtomicLong();
+  private final AtomicLong bytesUploaded = new AtomicLong();
+  private final AtomicLong bytesDownloaded = new AtomicLong();
+  private int activeJobs;
+  private int peakActiveJobs;
+
+  void call(String endpoint) {
+    calls.computeIfAbsent(endpoint, k -> new AtomicLong()).incrementAndGet();
+  }
+
+  void created(String displayName) {
+    batchesCreated.incrementAndGet();
+    creates.computeIfAbsent(displayName, k -> new AtomicLong()).incrementAndGet();
+  }
+
+  void fault(String kind) {
+    faults.computeIfAbsent(kind, k -> new AtomicLong()).incrementAndGet();
+  }
+
+  void uploaded(long n) {
+    bytesUploaded.addAndGet(n);
+  }
+
+  void downloaded(long n) {
+    bytesDownloaded.addAndGet(n);
+  }
+
+  synchronized void jobActivated() {
+    activeJobs++;
+    peakActiveJobs = Math.max(peakActiveJobs, activeJobs);
+  }
+
+  synchronized void jobDeactivated() {
+    activeJobs--;
+  }
+
+  synchronized void reset() {
+    calls.clear();
+    creates.clear();
+    faults.clear();
+    batchesCreated.set(0);
+    bytesUploaded.set(0);
+    bytesDownloaded.set(0);
+    peakActiveJobs = activeJobs;
+  }
+
+  synchronized EmulatorStats snapshot(Map<String, Long> jobsByState, long filesStored) {
+    return new EmulatorStats(
+        batchesCreated.get(),
+        copy(creates),
+        copy(calls),
+        copy(faults),
+        peakActiveJobs,
+        activeJobs,
+        jobsByState,
+        filesStored,
+        bytesUploaded.get(),
+        bytesDownloaded.get());
+  }
+
+  private static Map<String, Long> copy(Map<String, AtomicLong> m) {
+    Map<String, Long> out = new HashMap<>();
+    m.forEach((k, v) -> out.put(k, v.get()));
+    return out;
+  }
+}
