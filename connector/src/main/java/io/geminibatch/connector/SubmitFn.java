@@ -150,7 +150,17 @@ final class SubmitFn<OutT> extends DoFn<ShardRef, SubmittedJob> {
   private String ensureUploaded(ShardRef shard, String displayName) throws IOException {
     String fileId = settings.fileId(shard);
     String name = "files/" + fileId;
-    Optional<GeminiFile> existing = client.getFile(name);
+    Optional<GeminiFile> existing;
+    try {
+      existing = client.getFile(name);
+    } catch (GeminiApiException e) {
+      // The live service answers 403 PERMISSION_DENIED for a file that does not exist ("...
+      // or it may not exist"); a real permission problem will show in the upload.
+      if (e.getHttpStatus() != 403) {
+        throw e;
+      }
+      existing = Optional.empty();
+    }
     if (existing.isPresent()) {
       if (existing.get().getSizeBytes() == shard.byteSize && !"FAILED".equals(existing.get().getState())) {
         return name;
