@@ -1,15 +1,17 @@
 package io.geminibatch.connector;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import io.geminibatch.testing.GeminiEmulatorExtension;
 import java.nio.file.Path;
 import java.util.HashMap;
-import java.util.Map;
-import org.apache.beam.runners.direct.DirectOptions;
 import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.io.GenerateSequence;
 import org.apache.beam.sdk.testing.PAssert;
-import org.apache.beam.sdk.testing.TestStream;
+import org.apache.beam.sdk.transforms.MapElements;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.TypeDescriptor;
 import org.joda.time.Duration;
-import org.joda.time.Instant;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -25,23 +27,19 @@ class UnboundedInputTest {
   @Test
   void aStreamOfPromptsIsBatchedAndAnswered() {
     HashMap<String, String> prompts = GenerateTest.prompts(500);
-    TestStream.Builder<GenerateRequest> stream =
-        TestStream.create(GenerateRequest.RequestCoder.of()).advanceWatermarkTo(new Instant(0));
-    int i = 0;
-    for (Map.Entry<String, String> e : prompts.entrySet()) {
-      stream = stream.addElements(GenerateRequest.ofPrompt(e.getKey(), e.getValue()));
-      if (++i % 100 == 0) {
-        stream = stream.advanceProcessingTime(Duration.standardSeconds(5));
-      }
-    }
     Pipeline p = TestPipelines.direct();
-    p.getOptions().as(DirectOptions.class).setBlockOnRun(true);
-    GeminiBatchIO.GenerateResult result =
-        p.apply(stream.advanceWatermarkToInfinity())
+    // A rate makes the sequence unbounded: prompts arrive over about two seconds, on the real clock.
+    PCollection<GenerateRequest> stream =
+        p.apply(GenerateSequence.from(0).to(500).withRate(250, Duration.standardSeconds(1)))
             .apply(
-                TestPipelines.generate(EMULATOR.emulator(), staging)
-                    .withMaxRequestsPerJob(120)
-                    .withMaxBufferingDuration(Duration.standardSeconds(2)));
+                MapElements.into(TypeDescriptor.of(GenerateRequest.class))
+                    .via(i -> GenerateRequest.ofPrompt("k" + i, prompts.get("k" + i))));
+    assertEquals(PCollection.IsBounded.UNBOUNDED, stream.isBounded());
+    GeminiBatchIO.GenerateResult result =
+        stream.apply(
+            TestPipelines.generate(EMULATOR.emulator(), staging)
+                .withMaxRequestsPerJob(120)
+                .withMaxBufferingDuration(Duration.millis(500)));
     PAssert.that(result.getResponses()).satisfies(Expect.echoes(prompts, 500));
     PAssert.that(result.getFailures()).empty();
     TestPipelines.run(p);
