@@ -4,14 +4,17 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.geminibatch.testing.GeminiEmulatorExtension;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import org.apache.beam.sdk.Pipeline;
-import org.apache.beam.sdk.io.GenerateSequence;
 import org.apache.beam.sdk.testing.PAssert;
-import org.apache.beam.sdk.transforms.MapElements;
+import org.apache.beam.sdk.transforms.FlatMapElements;
+import org.apache.beam.sdk.transforms.PeriodicImpulse;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.TypeDescriptor;
 import org.joda.time.Duration;
+import org.joda.time.Instant;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -28,12 +31,26 @@ class UnboundedInputTest {
   void aStreamOfPromptsIsBatchedAndAnswered() {
     HashMap<String, String> prompts = GenerateTest.prompts(500);
     Pipeline p = TestPipelines.direct();
-    // A rate makes the sequence unbounded: prompts arrive over about two seconds, on the real clock.
+    // Four impulses a quarter second apart, on the real clock, each bringing 125 prompts: an
+    // unbounded input that ends, so the pipeline finishes once everything is answered.
+    Instant start = Instant.now();
     PCollection<GenerateRequest> stream =
-        p.apply(GenerateSequence.from(0).to(500).withRate(250, Duration.standardSeconds(1)))
+        p.apply(
+                PeriodicImpulse.create()
+                    .startAt(start)
+                    .stopAt(start.plus(Duration.millis(900)))
+                    .withInterval(Duration.millis(250)))
             .apply(
-                MapElements.into(TypeDescriptor.of(GenerateRequest.class))
-                    .via(i -> GenerateRequest.ofPrompt("k" + i, prompts.get("k" + i))));
+                FlatMapElements.into(TypeDescriptor.of(GenerateRequest.class))
+                    .via(
+                        (Instant t) -> {
+                          int batch = (int) ((t.getMillis() - start.getMillis()) / 250);
+                          List<GenerateRequest> out = new ArrayList<>();
+                          for (int i = batch * 125; i < (batch + 1) * 125; i++) {
+                            out.add(GenerateRequest.ofPrompt("k" + i, prompts.get("k" + i)));
+                          }
+                          return out;
+                        }));
     assertEquals(PCollection.IsBounded.UNBOUNDED, stream.isBounded());
     GeminiBatchIO.GenerateResult result =
         stream.apply(
