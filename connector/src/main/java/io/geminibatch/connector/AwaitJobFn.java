@@ -15,6 +15,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import org.apache.beam.sdk.io.range.OffsetRange;
+import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.splittabledofn.OffsetRangeTracker;
 import org.apache.beam.sdk.transforms.splittabledofn.RestrictionTracker;
@@ -116,7 +117,7 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, OutT> {
     try {
       if (remote.isEmpty()) {
         LOG.warn("Batch {} no longer exists; its shard is treated as a failed job", job.jobName);
-        jobFailed(job, new ApiStatus(ApiStatus.NOT_FOUND, "batch " + job.jobName + " no longer exists"), true, tracker, out);
+        jobFailed(job, new ApiStatus(ApiStatus.NOT_FOUND, "batch " + job.jobName + " no longer exists"), metrics.jobsFailed, true, tracker, out);
         return ProcessContinuation.stop();
       }
       BatchJob b = remote.get();
@@ -134,22 +135,18 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, OutT> {
           break;
         case CANCELLED:
           if (overdue) {
-            metrics.jobsExpired.inc();
             ApiStatus overdueStatus = new ApiStatus(ApiStatus.DEADLINE_EXCEEDED,
                 "batch " + b.getName() + " did not finish within " + settings.maxJobWait + " and was cancelled");
-            jobFailed(job, overdueStatus, true, tracker, out);
+            jobFailed(job, overdueStatus, metrics.jobsExpired, true, tracker, out);
           } else {
-            metrics.jobsCancelled.inc();
-            jobFailed(job, status(b, ApiStatus.CANCELLED, "the job was cancelled"), false, tracker, out);
+            jobFailed(job, status(b, ApiStatus.CANCELLED, "the job was cancelled"), metrics.jobsCancelled, false, tracker, out);
           }
           break;
         case EXPIRED:
-          metrics.jobsExpired.inc();
-          jobFailed(job, status(b, ApiStatus.DEADLINE_EXCEEDED, "the job expired before it ran"), true, tracker, out);
+          jobFailed(job, status(b, ApiStatus.DEADLINE_EXCEEDED, "the job expired before it ran"), metrics.jobsExpired, true, tracker, out);
           break;
         default:
-          metrics.jobsFailed.inc();
-          jobFailed(job, status(b, ApiStatus.INTERNAL, "the job failed"), true, tracker, out);
+          jobFailed(job, status(b, ApiStatus.INTERNAL, "the job failed"), metrics.jobsFailed, true, tracker, out);
       }
     } catch (Yielded y) {
       // The runner split off the rest; it resumes from the first unclaimed position.
@@ -183,6 +180,7 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, OutT> {
   private void jobFailed(
       SubmittedJob job,
       ApiStatus why,
+      Counter outcome,
       boolean retryable,
       RestrictionTracker<OffsetRange, Long> tracker,
       MultiOutputReceiver out)
@@ -202,6 +200,7 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, OutT> {
       }
     }
     claim(tracker, DONE);
+    outcome.inc();
     if (retry) {
       LOG.info("Batch {} for {}: {}; submitting attempt {}", job.jobName, job.shard, why.getMessage(), job.shard.attempt + 1);
       out.get(RETRY_SHARDS).output(job.shard.nextAttempt());
@@ -213,7 +212,6 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, OutT> {
   private void readResults(
       SubmittedJob job, BatchJob b, RestrictionTracker<OffsetRange, Long> tracker, MultiOutputReceiver out)
       throws IOException {
-    metrics.jobsSucceeded.inc();
     long from = tracker.currentRestriction().getFrom();
     boolean complete = false;
     if (from < RECONCILE) {
@@ -238,6 +236,7 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, OutT> {
       reconcile(job, b, tracker, out);
     }
     claim(tracker, DONE);
+    metrics.jobsSucceeded.inc();
     out.get(COMPLETED).output(new CompletedJob(job, b.getResponsesFile(), false));
     finish(tracker);
   }
