@@ -106,6 +106,46 @@ class ReliabilityTest {
   }
 
   @Test
+  void aJobCancelledBySomeoneElseEndsAsFailuresNotRetries() throws Exception {
+    GeminiEmulator emulator = EMULATOR.emulator();
+    emulator.setJobLatency(java.time.Duration.ofMinutes(10));
+    HashMap<String, String> prompts = GenerateTest.prompts(150);
+    Pipeline p = TestPipelines.direct();
+    p.getOptions().as(DirectOptions.class).setBlockOnRun(false);
+    GeminiBatchIO.GenerateResult result =
+        GenerateTest.requests(p, prompts).apply(TestPipelines.generate(emulator, staging).withMaxAttempts(3));
+    PAssert.that(result.getResponses()).empty();
+    PAssert.that(result.getFailures())
+        .satisfies(failures -> {
+          int n = 0;
+          for (GenerateFailure f : failures) {
+            n++;
+            if (f.getStage() != GenerateFailure.Stage.JOB || f.getErrorCode() != 1 || f.getAttempts() != 1) {
+              throw new AssertionError("expected a cancelled job's failure, got " + f);
+            }
+          }
+          if (n != 150) {
+            throw new AssertionError("expected 150 failures, got " + n);
+          }
+          return null;
+        });
+    PipelineResult running = p.run();
+    // Someone else (another tool, the console) cancels the job while the pipeline waits.
+    io.geminibatch.connector.client.GeminiBatchClient other =
+        io.geminibatch.connector.client.GeminiBatchClients.forConfig(
+            TestPipelines.generate(emulator, staging).settings(p, "GENERATE").client);
+    long deadline = System.currentTimeMillis() + 60_000;
+    while (emulator.stats().batchesCreated() < 1 && System.currentTimeMillis() < deadline) {
+      Thread.onSpinWait();
+    }
+    for (io.geminibatch.connector.client.BatchJob job : other.listBatches(100, null).getJobs()) {
+      other.cancelBatch(job.getName());
+    }
+    running.waitUntilFinish();
+    assertEquals(1, emulator.stats().batchesCreated(), "a cancelled job is not resubmitted");
+  }
+
+  @Test
   void aRunStoppedAfterSubmittingIsResumedWithoutNewJobs() throws Exception {
     GeminiEmulator emulator = EMULATOR.emulator();
     emulator.setJobLatency(java.time.Duration.ofSeconds(4));
