@@ -213,6 +213,33 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, OutT> {
       SubmittedJob job, BatchJob b, RestrictionTracker<OffsetRange, Long> tracker, MultiOutputReceiver out)
       throws IOException {
     long from = tracker.currentRestriction().getFrom();
+    if (from == 0) {
+      countServiceTime(b);
+    }
+    StageClock clock = new StageClock();
+    try {
+      readResults(job, b, from, tracker, out, clock);
+    } finally {
+      metrics.readMillis.inc(clock.millis());
+    }
+  }
+
+  /** How long the job ran, and how long its results waited for us, by the service's clock. */
+  private void countServiceTime(BatchJob b) {
+    if (b.getCreateTime() != null && b.getEndTime() != null) {
+      metrics.serviceMillis.inc(Math.max(0, b.getEndTime().toEpochMilli() - b.getCreateTime().toEpochMilli()));
+      metrics.resultWaitMillis.inc(Math.max(0, System.currentTimeMillis() - b.getEndTime().toEpochMilli()));
+    }
+  }
+
+  private void readResults(
+      SubmittedJob job,
+      BatchJob b,
+      long from,
+      RestrictionTracker<OffsetRange, Long> tracker,
+      MultiOutputReceiver out,
+      StageClock clock)
+      throws IOException {
     boolean complete = false;
     if (from < RECONCILE) {
       Set<String> emitted = new HashSet<>();
@@ -228,7 +255,9 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, OutT> {
         OutT output = kind.toOutput(key, partial, raw, start, end, job.jobName);
         metrics.responses.inc();
         kind.count(output, metrics);
+        long t = System.nanoTime();
         out.get(responses).output(output);
+        clock.exclude(t);
       });
       complete = from == 0 && emitted.size() == job.shard.requestCount;
     }

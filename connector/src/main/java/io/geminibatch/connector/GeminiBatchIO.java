@@ -61,7 +61,11 @@ import org.joda.time.Duration;
  * <p>Metrics, in the namespace {@code GeminiBatchIO}: requests, invalidRequests, shardsStaged,
  * bytesStaged, jobsSubmitted, jobsReattached, jobsSucceeded, jobsFailed, jobsExpired,
  * jobsCancelled, jobsResubmitted, requestsRetried, responses, failures, promptTokens,
- * candidatesTokens, polls.
+ * candidatesTokens, polls; and the time per stage in milliseconds, summed over workers, each
+ * leaving out what its outputs cost downstream: stageMillis (writing shards to the staging
+ * location), uploadMillis (uploading them, or building inline requests), serviceMillis (jobs'
+ * create to end, by the service's clock), resultWaitMillis (finished jobs' results waiting to be
+ * read), readMillis (downloading and parsing results).
  */
 public final class GeminiBatchIO {
   private static final Pattern MODEL = Pattern.compile("(models/|tunedModels/)?[a-z0-9][a-z0-9._-]*");

@@ -43,6 +43,7 @@ final class StageFn extends DoFn<KV<Integer, Iterable<KeyedRequest>>, ShardRef> 
       throws IOException {
     // One pass (a grouped iterable may not be re-iterable, as on Flink): each file is written
     // under a temporary name and renamed to the hash of its requests once it is complete.
+    StageClock clock = new StageClock();
     Set<String> seen = new HashSet<>();
     ShardWriter writer = null;
     for (KeyedRequest r : group.getValue()) {
@@ -63,7 +64,7 @@ final class StageFn extends DoFn<KV<Integer, Iterable<KeyedRequest>>, ShardRef> 
       if (writer != null
           && (writer.lines + 1 > settings.maxRequestsPerJob
               || writer.estimatedBytes + r.lineBytes() > settings.maxBytesPerJob)) {
-        out.get(SHARDS).output(writer.finish());
+        emit(writer.finish(), out, clock);
         writer = null;
       }
       if (writer == null) {
@@ -72,8 +73,15 @@ final class StageFn extends DoFn<KV<Integer, Iterable<KeyedRequest>>, ShardRef> 
       writer.write(r);
     }
     if (writer != null) {
-      out.get(SHARDS).output(writer.finish());
+      emit(writer.finish(), out, clock);
     }
+    metrics.stageMillis.inc(clock.millis());
+  }
+
+  private static void emit(ShardRef shard, MultiOutputReceiver out, StageClock clock) {
+    long t = System.nanoTime();
+    out.get(SHARDS).output(shard);
+    clock.exclude(t);
   }
 
   private static long toLong(byte[] b, int off) {

@@ -26,4 +26,11 @@ final class StageMetrics implements Serializable {
   final Counter promptTokens = Metrics.counter(NAMESPACE, "promptTokens");
   final Counter candidatesTokens = Metrics.counter(NAMESPACE, "candidatesTokens");
   final Counter polls = Metrics.counter(NAMESPACE, "polls");
+  // Time per stage, summed over workers; a stage's time leaves out what its outputs cost
+  // downstream (runners that fuse steps call the next step from inside output()).
+  final Counter stageMillis = Metrics.counter(NAMESPACE, "stageMillis");
+  final Counter uploadMillis = Metrics.counter(NAMESPACE, "uploadMillis");
+  final Counter serviceMillis = Metrics.counter(NAMESPACE, "serviceMillis");
+  final Counter resultWaitMillis = Metrics.counter(NAMESPACE, "resultWaitMillis");
+  final Counter readMillis = Metrics.counter(NAMESPACE, "readMillis");
 }

@@ -68,8 +68,10 @@ final class SubmitFn<OutT> extends DoFn<ShardRef, SubmittedJob> {
         return;
       }
     }
+    StageClock upload = new StageClock();
     String inputFile = shard.inline ? null : ensureUploaded(shard, displayName);
     byte[] inlineRequests = shard.inline ? inlineRequests(shard) : null;
+    metrics.uploadMillis.inc(upload.millis());
     ledger.recordIntent(shard);
     BatchJob job;
     try {

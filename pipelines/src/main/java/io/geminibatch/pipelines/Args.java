@@ -18,8 +18,19 @@ final class Args {
    * on the class path is accepted beside the command's own.
    */
   static <T extends PipelineOptions> T parse(String[] args, Class<T> options) throws UsageException {
+    return parse(args, options, true);
+  }
+
+  /** The same without checking required options (the benchmark sets them itself). */
+  static <T extends PipelineOptions> T parseUnvalidated(String[] args, Class<T> options) throws UsageException {
+    return parse(args, options, false);
+  }
+
+  private static <T extends PipelineOptions> T parse(String[] args, Class<T> options, boolean validate)
+      throws UsageException {
     try {
-      return PipelineOptionsFactory.fromArgs(args).withValidation().as(options);
+      PipelineOptionsFactory.Builder builder = PipelineOptionsFactory.fromArgs(args);
+      return (validate ? builder.withValidation() : builder).as(options);
     } catch (IllegalArgumentException e) {
       String message = e.getMessage() == null ? e.toString() : e.getMessage();
       throw new UsageException(message.lines().findFirst().orElse(message));

@@ -41,7 +41,7 @@ import org.joda.time.Duration;
 abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends GeminiBatchOptions> {
   /** Namespace of the command line's own counters. */
   static final String NAMESPACE = "gemini-batch";
-  private static final String CONNECTOR_NAMESPACE = "GeminiBatchIO";
+  static final String CONNECTOR_NAMESPACE = "GeminiBatchIO";
 
   final String name;
   final Class<OptionsT> optionsClass;
@@ -79,13 +79,13 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
     private final GeminiBatchOptions options;
     private final Service service;
     private final String staging;
-    private final int pollSeconds;
+    private final Duration pollInterval;
 
-    Shared(GeminiBatchOptions options, Service service, String staging, int pollSeconds) {
+    Shared(GeminiBatchOptions options, Service service, String staging, Duration pollInterval) {
       this.options = options;
       this.service = service;
       this.staging = staging;
-      this.pollSeconds = pollSeconds;
+      this.pollInterval = pollInterval;
     }
 
     <T extends GeminiBatchIO.BatchTransform<?, ?, T>> T configure(T transform) {
@@ -96,7 +96,7 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
           .withMaxRequestsPerJob(options.getMaxRequestsPerJob())
           .withMaxAttempts(options.getMaxAttempts())
           .withKeepArtifacts(options.getKeepArtifacts())
-          .withPollInterval(Duration.standardSeconds(pollSeconds));
+          .withPollInterval(pollInterval);
     }
   }
 
@@ -106,25 +106,37 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
     OptionsT options = Args.parse(args, optionsClass);
     FileSystems.setDefaultPipelineOptions(options);
     checkInputExists(options.getInput());
-    try (Service service = Service.forBatch(options, env, err);
-        StagingDir staging = StagingDir.of(options)) {
+    try (Service service = Service.forBatch(options, env, err)) {
+      PipelineResult run = runPipeline(options, service, null, err);
+      summarize(run, options, service, startNanos, err);
+      return 0;
+    }
+  }
+
+  /**
+   * Builds and runs the pipeline on {@code service} to its end. {@code pollInterval}, when not
+   * null, overrides {@code --pollInterval} (the benchmark polls an emulator that answers in
+   * milliseconds).
+   */
+  PipelineResult runPipeline(OptionsT options, Service service, Duration pollInterval, PrintStream err)
+      throws UsageException, IOException {
+    try (StagingDir staging = StagingDir.of(options)) {
       int pollSeconds =
           options.getPollInterval() != null ? options.getPollInterval() : service.isEmulator() ? 1 : 30;
+      Duration poll = pollInterval != null ? pollInterval : Duration.standardSeconds(pollSeconds);
       Pipeline pipeline = Pipeline.create(options);
       try {
         ResultT result =
             pipeline
                 .apply("ReadInput", InputLines.read(options.getInput(), fromPrompt(), fromRequest(), inputCoder()))
-                .apply(name, transform(options, new Shared(options, service, staging.location, pollSeconds)));
+                .apply(name, transform(options, new Shared(options, service, staging.location, poll)));
         write(outputs(result), "responses", outputLine(), options.getOutput());
         write(failures(result), "failures", JsonLines::failure, options.getOutput());
       } catch (IllegalArgumentException e) {
         // The connector's settings name the bad value and the valid range.
         throw new UsageException(e.getMessage());
       }
-      PipelineResult run = execute(pipeline, service, java.time.Duration.ofSeconds(Math.min(pollSeconds, 30)), err);
-      summarize(run, options, service, startNanos, err);
-      return 0;
+      return execute(pipeline, service, java.time.Duration.ofSeconds(Math.min(pollSeconds, 30)), err);
     }
   }
 
@@ -163,10 +175,15 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
     return (output.endsWith("/") ? output : output + "-") + what;
   }
 
-  /** Formats an element as its output line, counting them. */
+  /**
+   * Formats an element as its output line, counting them and the time taken ({@code writeMillis}:
+   * formatting, and on runners that fuse steps, such as Flink, the file write downstream too).
+   */
   static final class ToLineFn<T> extends DoFn<T, String> {
     private final SerializableFunction<T, String> format;
     private final Counter count;
+    private final Counter writeMillis = Metrics.counter(NAMESPACE, "writeMillis");
+    private transient long nanos;
 
     ToLineFn(String what, SerializableFunction<T, String> format) {
       this.format = format;
@@ -175,8 +192,17 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
 
     @ProcessElement
     public void process(@Element T element, OutputReceiver<String> out) {
+      long start = System.nanoTime();
       count.inc();
       out.output(format.apply(element));
+      nanos += System.nanoTime() - start;
+    }
+
+    @FinishBundle
+    public void finishBundle() {
+      // Whole milliseconds per bundle; the remainder carries over to the next one.
+      writeMillis.inc(nanos / 1_000_000);
+      nanos %= 1_000_000;
     }
   }
 
@@ -208,7 +234,7 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
   }
 
   /** Counters of one namespace, summed over steps (attempted values: every runner has them). */
-  private static Map<String, Long> counters(PipelineResult run, String namespace) {
+  static Map<String, Long> counters(PipelineResult run, String namespace) {
     Map<String, Long> sums = new HashMap<>();
     try {
       for (MetricResult<Long> c :
@@ -247,13 +273,20 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
 
     @Override
     public void close() throws IOException {
-      if (owned == null) {
-        return;
+      if (owned != null) {
+        deleteTree(owned);
       }
-      try (Stream<Path> paths = Files.walk(owned)) {
-        for (Path p : (Iterable<Path>) paths.sorted(Comparator.reverseOrder())::iterator) {
-          Files.deleteIfExists(p);
-        }
+    }
+  }
+
+  /** Deletes a local directory and everything in it, if it exists. */
+  static void deleteTree(Path root) throws IOException {
+    if (!Files.exists(root)) {
+      return;
+    }
+    try (Stream<Path> paths = Files.walk(root)) {
+      for (Path p : (Iterable<Path>) paths.sorted(Comparator.reverseOrder())::iterator) {
+        Files.deleteIfExists(p);
       }
     }
   }

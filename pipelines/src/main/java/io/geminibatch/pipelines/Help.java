@@ -24,6 +24,7 @@ final class Help {
     out.println("  " + JAR + " generate --input=PATH --output=PREFIX [options] [Beam options]");
     out.println("  " + JAR + " embed    --input=PATH --output=PREFIX [options] [Beam options]");
     out.println("  " + JAR + " jobs     list | get NAME | cancel NAME | delete NAME [--apiKey=KEY] [--baseUrl=URL]");
+    out.println("  " + JAR + " benchmark [--prompts=N] [--promptBytes=B] [--runner=...] [--work=DIR]");
     out.println();
     out.println("The API key comes from GEMINI_API_KEY, GOOGLE_API_KEY or --apiKey. Without one, generate");
     out.println("and embed run on a built-in emulator (echoed answers, nothing billed), so the same command");
@@ -47,6 +48,14 @@ final class Help {
         out.println("Embeds every line of the input with the Batch API (asyncBatchEmbedContent).");
         batchFormats("{\"key\": ..., \"embedding\": {\"values\": [...]}}", "EmbedContentRequest", out);
         break;
+      case "benchmark":
+        out.println("Usage: " + JAR + " benchmark [--prompts=N] [--promptBytes=B] [--runner=...] [--work=DIR] [options]");
+        out.println();
+        out.println("Measures this machine's limit (a plain single-threaded loop: encode, upload over loopback HTTP,");
+        out.println("download, parse), then runs generate and embed on the same prompts against an emulator that");
+        out.println("completes jobs at once, checks every prompt came back, and prints one line per figure.");
+        out.println("Options of generate and embed (--maxRequestsPerJob, ...) and Beam options are passed on.");
+        break;
       default:
         out.println("Usage: " + JAR + " jobs list | get NAME | cancel NAME | delete NAME [options]");
         out.println();
@@ -62,7 +71,7 @@ final class Help {
       out.println("  --" + property + "=" + getter.getReturnType().getSimpleName().toUpperCase() + defaultOf(getter).map(d -> " (default " + d + ")").orElse(""));
       out.println("      " + getter.getAnnotation(Description.class).value());
     }
-    if (!name.equals("jobs")) {
+    if (name.equals("generate") || name.equals("embed")) {
       out.println();
       out.println("Beam options work too, e.g. --runner=FlinkRunner --flinkMaster=[local], --tempLocation=DIR;");
       out.println("--help=NAME lists those of a Beam options interface (PipelineOptions, FlinkPipelineOptions, ...).");

@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The command line: {@code generate}, {@code embed} and {@code jobs}. See {@link Help} or run
+ * The command line: {@code generate}, {@code embed}, {@code jobs} and {@code benchmark}. See {@link Help} or run
  * with {@code --help}.
  */
 public final class Main {
@@ -49,8 +49,10 @@ public final class Main {
           return batch(new EmbedCommand(), rest, out, err, env);
         case "jobs":
           return jobs(rest, out, env);
+        case "benchmark":
+          return Args.wantsHelp(rest) ? help("benchmark", BenchmarkOptions.class, rest, out) : BenchmarkCommand.run(rest, out, err);
         default:
-          throw new UsageException("unknown command '" + command + "': use generate, embed or jobs (--help)");
+          throw new UsageException("unknown command '" + command + "': use generate, embed, jobs or benchmark (--help)");
       }
     } catch (UsageException e) {
       err.println("gemini-batch: " + e.getMessage());

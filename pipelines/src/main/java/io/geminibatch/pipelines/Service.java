@@ -50,6 +50,11 @@ final class Service implements AutoCloseable {
     return new Service(emulator.baseUrl(), ApiKeyProvider.of(EMULATOR_KEY), emulator);
   }
 
+  /** On an emulator started by the caller (the benchmark's); closing the service closes it. */
+  static Service onEmulator(GeminiEmulator emulator) {
+    return new Service(emulator.baseUrl(), ApiKeyProvider.of(EMULATOR_KEY), emulator);
+  }
+
   /** For jobs: a key is required (a standalone emulator takes any). */
   static Service forJobs(ServiceOptions options, Map<String, String> env) throws UsageException {
     ApiKeyProvider key = apiKey(options, env);
