@@ -10,10 +10,9 @@ import io.geminibatch.connector.client.GeminiBatchClients;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.HashMap;
-import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import org.apache.beam.sdk.io.range.OffsetRange;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.transforms.DoFn;
@@ -31,21 +30,30 @@ import org.slf4j.LoggerFactory;
  * Once the job is terminal it claims and emits its outcome position by position:
  *
  * <ul>
- *   <li>{@code [0, R)}: result number i (a line of the result file, or an inlined response);
+ *   <li>{@code [0, RECONCILE)}: the results, claimed a block at a time: a block is the lines of
+ *       the result file that start in the same window of {@code withResultBlockBytes} bytes (32 MB) (the
+ *       position claimed is the byte offset of its first line), or {@value #INLINE_BLOCK}
+ *       consecutive inlined responses (the position is the index of the first). A read that
+ *       resumes after a checkpoint starts at the next block: a file is downloaded from there (an
+ *       HTTP Range), never again from its start; and runners that checkpoint after every few
+ *       outputs (the Direct runner: 100) still emit a block per bundle, not a few lines;
  *   <li>{@code [RECONCILE, RECONCILE + N)}: staged request j, for requests with no successful
  *       result (error lines, missing keys, a failed job): each becomes a retry or a failure;
  *   <li>{@code DONE}: the job itself, handed to cleanup (and its shard to a new attempt).
  * </ul>
  *
- * A retried or split bundle re-reads the file and skips what was claimed, so nothing is emitted
- * twice. Results are matched by key only, never by position, except for inline results whose
+ * A retried or split bundle re-reads from the first unclaimed block, so nothing is emitted twice. Results are matched by key only, never by position, except for inline results whose
  * metadata the service left out, which can only be matched by their position.
  */
 @DoFn.BoundedPerElement
 final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, OutT> {
   private static final Logger LOG = LoggerFactory.getLogger(AwaitJobFn.class);
-  static final long RECONCILE = 1L << 40;
-  static final long DONE = 1L << 50;
+  static final long RECONCILE = 1L << 50;
+  static final long DONE = 1L << 60;
+  /** Inlined responses claimed at once (they are at most 20 MB in all). */
+  static final long INLINE_BLOCK = 1024;
+  /** Terminal jobs remembered per DoFn instance, so that a resumed read does not poll again. */
+  private static final int TERMINAL_JOBS_KEPT = 256;
   static final TupleTag<ShardRef> RETRY_SHARDS = new TupleTag<ShardRef>() {};
   static final TupleTag<KeyedRequest> RETRY_REQUESTS = new TupleTag<KeyedRequest>() {};
   static final TupleTag<CompletedJob> COMPLETED = new TupleTag<CompletedJob>() {};
@@ -58,6 +66,8 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, OutT> {
   private final TupleTag<GenerateFailure> failures;
   private final StageMetrics metrics = new StageMetrics();
   private transient GeminiBatchClient client;
+  /** Jobs seen terminal (their state no longer changes), by name; least recently used dropped. */
+  private transient Map<String, BatchJob> terminal;
 
   AwaitJobFn(
       BatchSettings settings,
@@ -73,6 +83,13 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, OutT> {
   @Setup
   public void setup() {
     client = GeminiBatchClients.forConfig(settings.client);
+    terminal =
+        new LinkedHashMap<String, BatchJob>(16, 0.75f, true) {
+          @Override
+          protected boolean removeEldestEntry(Map.Entry<String, BatchJob> eldest) {
+            return size() > TERMINAL_JOBS_KEPT;
+          }
+        };
   }
 
   @GetInitialRestriction
@@ -110,8 +127,7 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, OutT> {
       finish(tracker);
       return ProcessContinuation.stop();
     }
-    metrics.polls.inc();
-    Optional<BatchJob> remote = client.getBatch(job.jobName);
+    Optional<BatchJob> remote = terminalJob(job, tracker.currentRestriction().getFrom());
     long elapsed = System.currentTimeMillis() - job.submitMillis;
     boolean overdue = settings.maxJobWait != null && elapsed >= settings.maxJobWait.getMillis();
     try {
@@ -152,6 +168,23 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, OutT> {
       // The runner split off the rest; it resumes from the first unclaimed position.
     }
     return ProcessContinuation.stop();
+  }
+
+  /**
+   * The job as the service reports it. Once something was claimed the job was terminal, and a
+   * terminal job does not change: a resumed read takes it from memory when this instance saw it.
+   */
+  private Optional<BatchJob> terminalJob(SubmittedJob job, long from) throws IOException {
+    BatchJob known = from > 0 ? terminal.get(job.jobName) : null;
+    if (known != null) {
+      return Optional.of(known);
+    }
+    metrics.polls.inc();
+    Optional<BatchJob> remote = client.getBatch(job.jobName);
+    if (remote.isPresent() && remote.get().getState().isTerminal()) {
+      terminal.put(job.jobName, remote.get());
+    }
+    return remote;
   }
 
   private static ApiStatus status(BatchJob b, int code, String fallback) {
@@ -242,24 +275,23 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, OutT> {
       throws IOException {
     boolean complete = false;
     if (from < RECONCILE) {
-      Set<String> emitted = new HashSet<>();
-      forEachResult(job, b, from, true, (index, key, partial, raw, start, end, error) -> {
-        claim(tracker, index);
+      long blockSize = b.getResponsesFile() != null ? settings.resultBlockBytes : INLINE_BLOCK;
+      ResultBlocks blocks = new ResultBlocks(from, blockSize, tracker, out, clock);
+      forEachResult(job, b, blocks.firstPosition(), true, (position, key, partial, raw, start, end, error) -> {
+        blocks.moveTo(position);
         if (key == null || error != null) {
-          return; // settled in the reconciliation pass, where the request is at hand
-        }
-        if (!emitted.add(key)) {
-          LOG.warn("Batch {} returned key {} twice; the second result is ignored", job.jobName, key);
+          blocks.anomaly(); // settled in the reconciliation pass, where the request is at hand
           return;
         }
-        OutT output = kind.toOutput(key, partial, raw, start, end, job.jobName);
-        metrics.responses.inc();
-        kind.count(output, metrics);
-        long t = System.nanoTime();
-        out.get(responses).output(output);
-        clock.exclude(t);
+        if (!blocks.emitted.add(key)) {
+          LOG.warn("Batch {} returned key {} twice; the second result is ignored", job.jobName, key);
+          blocks.anomaly();
+          return;
+        }
+        blocks.add(kind.toOutput(key, partial, raw, start, end, job.jobName));
       });
-      complete = from == 0 && emitted.size() == job.shard.requestCount;
+      blocks.flush();
+      complete = blocks.complete(job.shard.requestCount);
     }
     if (!complete && from < DONE) {
       reconcile(job, b, tracker, out);
@@ -271,6 +303,87 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, OutT> {
   }
 
   /**
+   * The results of one read, claimed a block at a time once the block is parsed and before any
+   * of it is emitted. The position claimed for block {@code k} is {@code ((k + 1) << 32) | c},
+   * {@code c} the responses emitted up to its end, so that a read resumed after a checkpoint
+   * (whose restriction starts one past the last claim) knows where to start and how many came
+   * before it: a job read in several bundles needs no second pass to tell it is complete.
+   */
+  private final class ResultBlocks {
+    private final long blockSize;
+    private final RestrictionTracker<OffsetRange, Long> tracker;
+    private final MultiOutputReceiver out;
+    private final StageClock clock;
+    private final java.util.List<OutT> pending = new java.util.ArrayList<>();
+    /** Keys emitted by this read (a resumed read cannot see those of earlier bundles). */
+    final FingerprintSet emitted = new FingerprintSet();
+    private final boolean resumed;
+    private long block;
+    private long count;
+    private boolean anomalies;
+
+    ResultBlocks(long from, long blockSize, RestrictionTracker<OffsetRange, Long> tracker, MultiOutputReceiver out, StageClock clock) {
+      this.blockSize = blockSize;
+      this.tracker = tracker;
+      this.out = out;
+      this.clock = clock;
+      this.resumed = from > 0;
+      // from = (last claimed block + 1) << 32 | (responses up to its end + 1); or 0.
+      this.block = resumed ? (from >>> 32) : 0;
+      this.count = resumed ? (from & 0xffffffffL) - 1 : 0;
+    }
+
+    /** The first position of the first block this read owns. */
+    long firstPosition() {
+      return block * blockSize;
+    }
+
+    /** Before the result at {@code position}: claims and emits the blocks before its own. */
+    void moveTo(long position) {
+      long k = position / blockSize;
+      if (k != block) {
+        flush();
+        block = k;
+      }
+    }
+
+    void add(OutT output) {
+      pending.add(output);
+    }
+
+    void anomaly() {
+      anomalies = true;
+    }
+
+    /** Claims the current block and emits what it holds. */
+    void flush() {
+      if (pending.isEmpty() && !anomalies) {
+        return; // nothing read in this block
+      }
+      count += pending.size();
+      long position = ((block + 1) << 32) | count;
+      claim(tracker, position);
+      long t = System.nanoTime();
+      for (OutT output : pending) {
+        metrics.responses.inc();
+        kind.count(output, metrics);
+        out.get(responses).output(output);
+      }
+      clock.exclude(t);
+      pending.clear();
+      if (tracker.currentRestriction().getTo() <= position + 1) {
+        // The runner took a checkpoint meanwhile: stop before reading a block that is not ours.
+        throw new Yielded();
+      }
+    }
+
+    /** True when every request got one response and nothing else came back. */
+    boolean complete(long requests) {
+      return !anomalies && count == requests;
+    }
+  }
+
+  /**
    * Second pass for a job whose results did not all come back as responses (or whose first pass
    * was split): collects the keys that succeeded and the errors, then walks the staged requests
    * and settles every other one as a retry (retryable code, attempts left) or a failure.
@@ -278,9 +391,9 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, OutT> {
   private void reconcile(
       SubmittedJob job, BatchJob b, RestrictionTracker<OffsetRange, Long> tracker, MultiOutputReceiver out)
       throws IOException {
-    Set<String> succeeded = new HashSet<>();
+    FingerprintSet succeeded = new FingerprintSet();
     Map<String, ApiStatus> errors = new HashMap<>();
-    forEachResult(job, b, 0, false, (index, key, partial, raw, start, end, error) -> {
+    forEachResult(job, b, 0, false, (position, key, partial, raw, start, end, error) -> {
       if (key != null) {
         if (error != null) {
           errors.put(key, error);
@@ -300,7 +413,7 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, OutT> {
         ApiStatus why = errors.getOrDefault(lines.key(), MISSING);
         if (why.isRetryable() && job.shard.attempt < settings.maxAttempts) {
           metrics.requestsRetried.inc();
-          out.get(RETRY_REQUESTS).output(new KeyedRequest(lines.key(), lines.requestJson(), job.shard.attempt));
+          out.get(RETRY_REQUESTS).output(new KeyedRequest(lines.key(), lines.requestBytes(), job.shard.attempt));
         } else {
           fail(out, lines.key(), lines.requestJson(), GenerateFailure.Stage.RESULT, why, job);
         }
@@ -321,27 +434,32 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, OutT> {
   }
 
   /**
-   * Receives one result: its key (null if it has none), and either the response read by the kind
+   * Receives one result, at its position (a byte offset in the result file, or an index of the
+   * inlined responses): its key (null if it has none), and either the response read by the kind
    * ({@code partial}, with its raw bytes {@code raw[start, end)}) or an error.
    */
   @FunctionalInterface
   private interface ResultVisitor {
-    void visit(long index, String key, Object partial, byte[] raw, int start, int end, ApiStatus error)
+    void visit(long position, String key, Object partial, byte[] raw, int start, int end, ApiStatus error)
         throws IOException;
   }
 
   /**
-   * Walks a finished job's results from position {@code from}, from its result file or its
-   * inlined responses. With {@code parse} false the responses are skipped, not read.
+   * Walks a finished job's results from position {@code first} on (a byte offset of the result
+   * file, or an index of the inlined responses), from the result file or the inlined responses.
+   * With {@code parse} false the responses are skipped, not read.
    */
-  private void forEachResult(SubmittedJob job, BatchJob b, long from, boolean parse, ResultVisitor visitor)
+  private void forEachResult(SubmittedJob job, BatchJob b, long first, boolean parse, ResultVisitor visitor)
       throws IOException {
     if (b.getResponsesFile() != null) {
-      try (InputStream in = client.download(b.getResponsesFile());
+      // From the byte before: a line starts at `first` only if a newline precedes it.
+      long opened = Math.max(0, first - 1);
+      try (InputStream in = client.download(b.getResponsesFile(), opened);
           LineReader lines = new LineReader(in, ShardLines.MAX_LINE_BYTES)) {
-        for (long index = 0; lines.next(); index++) {
-          if (index >= from) {
-            visitLine(index, lines.buffer(), lines.start(), lines.length(), parse, visitor);
+        while (lines.next()) {
+          long position = opened + lines.offset();
+          if (position >= first) {
+            visitLine(position, lines.buffer(), lines.start(), lines.length(), parse, visitor);
           }
         }
       }
@@ -349,7 +467,7 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, OutT> {
     }
     try (PositionalKeys positional = new PositionalKeys(job.shard)) {
       client.readInlinedResponses(job.jobName, (index, key, responseJson, error) -> {
-        if (index < from) {
+        if (index < first) {
           return;
         }
         String k = key != null ? key : positional.keyAt(index);
@@ -373,7 +491,7 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, OutT> {
    * Parses one result line {@code {"key", "response" | "error"}}, fields in any order, in one
    * pass: the kind reads the response where it stands, and its bytes are kept as a slice.
    */
-  private void visitLine(long index, byte[] buf, int off, int len, boolean parse, ResultVisitor visitor)
+  private void visitLine(long position, byte[] buf, int off, int len, boolean parse, ResultVisitor visitor)
       throws IOException {
     String key = null;
     ApiStatus error = null;
@@ -404,14 +522,14 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, OutT> {
         }
       }
     } catch (IOException e) {
-      LOG.warn("Result line {} is not valid JSON ({}); its key counts as missing", index, Json.describe(e));
-      visitor.visit(index, null, null, null, 0, 0, MISSING);
+      LOG.warn("The result line at byte {} is not valid JSON ({}); its key counts as missing", position, Json.describe(e));
+      visitor.visit(position, null, null, null, 0, 0, MISSING);
       return;
     }
     if (start < 0 && error == null) {
       error = MISSING;
     }
-    visitor.visit(index, key, partial, buf, start, end, error);
+    visitor.visit(position, key, partial, buf, start, end, error);
   }
 
   static ApiStatus readStatus(JsonParser p) throws IOException {

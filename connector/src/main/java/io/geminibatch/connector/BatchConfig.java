@@ -47,6 +47,9 @@ abstract class BatchConfig implements Serializable {
 
   abstract boolean keepArtifacts();
 
+  /** Bytes of a result file claimed, and emitted, at once (see AwaitJobFn). */
+  abstract long resultBlockBytes();
+
   abstract int maxRetries();
 
   abstract java.time.Duration initialBackoff();
@@ -71,6 +74,7 @@ abstract class BatchConfig implements Serializable {
         .setMaxBufferingDuration(Duration.standardMinutes(10))
         .setMaxAttempts(3)
         .setKeepArtifacts(false)
+        .setResultBlockBytes(32L << 20)
         .setMaxRetries(8)
         .setInitialBackoff(java.time.Duration.ofSeconds(1))
         .setMaxBackoff(java.time.Duration.ofSeconds(60))
@@ -117,6 +121,8 @@ abstract class BatchConfig implements Serializable {
     abstract Builder setMaxAttempts(int v);
 
     abstract Builder setKeepArtifacts(boolean v);
+
+    abstract Builder setResultBlockBytes(long v);
 
     abstract Builder setMaxRetries(int v);
 

@@ -29,6 +29,7 @@ final class BatchSettings implements Serializable {
   final Duration maxJobWait;
   final int maxAttempts;
   final boolean keepArtifacts;
+  final long resultBlockBytes;
 
   BatchSettings(
       GeminiClientConfig client,
@@ -42,7 +43,8 @@ final class BatchSettings implements Serializable {
       Duration pollInterval,
       Duration maxJobWait,
       int maxAttempts,
-      boolean keepArtifacts) {
+      boolean keepArtifacts,
+      long resultBlockBytes) {
     this.client = client;
     this.model = model;
     this.scope = hash8(kindName + "|" + model + "|" + stagingLocation);
@@ -56,6 +58,7 @@ final class BatchSettings implements Serializable {
     this.maxJobWait = maxJobWait;
     this.maxAttempts = maxAttempts;
     this.keepArtifacts = keepArtifacts;
+    this.resultBlockBytes = resultBlockBytes;
   }
 
   /** The display name of a shard's job attempt: deterministic, so a retry can find it. */

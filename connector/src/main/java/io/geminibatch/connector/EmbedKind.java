@@ -13,8 +13,12 @@ final class EmbedKind extends KindSupport<EmbedResponse> {
   /** The largest dimensionality Gemini embedding models produce. */
   static final int MAX_DIMENSIONALITY = 3072;
 
+  private static final byte[] TEXT_HEAD = Json.utf8("{\"content\":{\"parts\":[{\"text\":");
+
   private final String taskType;
   private final Integer outputDimensionality;
+  /** What follows the text (the transform's task type and dimensionality): built once. */
+  private transient byte[] tail;
 
   EmbedKind(String taskType, Integer outputDimensionality) {
     this.taskType = taskType;
@@ -32,16 +36,18 @@ final class EmbedKind extends KindSupport<EmbedResponse> {
   }
 
   @Override
-  String requestFromText(String text) {
-    StringBuilder sb = new StringBuilder(text.length() + 64);
-    sb.append("{\"content\":{\"parts\":[{\"text\":").append(Json.quote(text)).append("}]}");
-    if (taskType != null) {
-      sb.append(",\"taskType\":").append(Json.quote(taskType));
+  byte[] requestFromText(String text) {
+    if (tail == null) {
+      StringBuilder sb = new StringBuilder("}]}");
+      if (taskType != null) {
+        sb.append(",\"taskType\":").append(Json.quote(taskType));
+      }
+      if (outputDimensionality != null) {
+        sb.append(",\"outputDimensionality\":").append(outputDimensionality);
+      }
+      tail = Json.utf8(sb.append('}').toString());
     }
-    if (outputDimensionality != null) {
-      sb.append(",\"outputDimensionality\":").append(outputDimensionality);
-    }
-    return sb.append('}').toString();
+    return Json.concat(TEXT_HEAD, Json.quoteUtf8(text), tail);
   }
 
   @Override
@@ -129,49 +135,38 @@ final class EmbedKind extends KindSupport<EmbedResponse> {
     }
   }
 
+  /** Empty {@code ContentEmbedding}, for a response without one. */
+  private static final byte[] NO_EMBEDDING = Json.utf8("{\"values\":[]}");
+
+  /**
+   * Finds the response's {@code embedding} object and returns its byte range, relative to the
+   * response's start, as {start, end}; its numbers are read on first use ({@link
+   * EmbedResponse#getValues()}).
+   */
   @Override
   Object readResponse(JsonParser p) throws IOException {
-    float[] values = new float[0];
+    long origin = p.currentTokenLocation().getByteOffset();
+    int[] range = null;
     while (p.nextToken() == JsonToken.FIELD_NAME) {
       String field = p.currentName();
       JsonToken value = p.nextToken();
       if (field.equals("embedding") && value == JsonToken.START_OBJECT) {
-        while (p.nextToken() == JsonToken.FIELD_NAME) {
-          String name = p.currentName();
-          JsonToken v = p.nextToken();
-          if (name.equals("values") && v == JsonToken.START_ARRAY) {
-            values = readFloats(p);
-          } else {
-            p.skipChildren();
-          }
-        }
+        int start = (int) (p.currentTokenLocation().getByteOffset() - origin);
+        p.skipChildren();
+        range = new int[] {start, (int) (p.currentLocation().getByteOffset() - origin)};
       } else {
         p.skipChildren();
       }
     }
-    return values;
-  }
-
-  /** Parses a JSON array of numbers straight into a float array, growing it as needed. */
-  private static float[] readFloats(JsonParser p) throws IOException {
-    float[] out = new float[768];
-    int n = 0;
-    JsonToken t;
-    while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
-      if (t != JsonToken.VALUE_NUMBER_FLOAT && t != JsonToken.VALUE_NUMBER_INT) {
-        throw new IOException("embedding.values holds " + Json.kindOf(t) + ", not a number");
-      }
-      if (n == out.length) {
-        out = Arrays.copyOf(out, n * 2);
-      }
-      out[n++] = p.getFloatValue();
-    }
-    return n == out.length ? out : Arrays.copyOf(out, n);
+    return range;
   }
 
   @Override
   EmbedResponse toOutput(String key, Object partial, byte[] raw, int start, int end, String jobName) {
-    return new EmbedResponse(key, (float[]) partial, jobName);
+    int[] range = (int[]) partial;
+    byte[] embedding =
+        range == null ? NO_EMBEDDING : Arrays.copyOfRange(raw, start + range[0], start + range[1]);
+    return new EmbedResponse(key, embedding, jobName);
   }
 
   @Override

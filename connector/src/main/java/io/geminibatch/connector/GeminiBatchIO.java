@@ -217,6 +217,16 @@ public final class GeminiBatchIO {
       return with(b -> b.setMaxAttempts(maxAttempts));
     }
 
+    /**
+     * Bytes of a result file claimed and emitted at once; default 32 MB. A runner that keeps a
+     * bundle's outputs in memory (the Direct runner) holds about this much per job being read.
+     * Package-private: tests make it small to read a job in many bundles.
+     */
+    SelfT withResultBlockBytes(long resultBlockBytes) {
+      checkRange("withResultBlockBytes", "resultBlockBytes", resultBlockBytes, 1, 1L << 40);
+      return with(b -> b.setResultBlockBytes(resultBlockBytes));
+    }
+
     /** Keeps jobs, uploaded files, result files, staged shards and the ledger; default false. */
     public SelfT withKeepArtifacts(boolean keepArtifacts) {
       return with(b -> b.setKeepArtifacts(keepArtifacts));
@@ -302,7 +312,8 @@ public final class GeminiBatchIO {
           c.pollInterval(),
           c.maxJobWait(),
           c.maxAttempts(),
-          c.keepArtifacts());
+          c.keepArtifacts(),
+          c.resultBlockBytes());
     }
 
     /** Validate, then the shared stages; failures of every stage are flattened into one. */

@@ -4,14 +4,18 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import io.geminibatch.connector.client.BatchKind;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
 /** {@code generate()}: GenerateContentRequests in, GenerateContentResponses out. */
 final class GenerateKind extends KindSupport<GenerateResponse> {
   private static final long serialVersionUID = 1L;
 
+  private static final byte[] PROMPT_HEAD = Json.utf8("{\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":");
+
   private final String systemInstruction;
   private final String generationConfigJson;
+  /** What follows the prompt (the transform's system instruction and config): built once. */
+  private transient byte[] tail;
 
   GenerateKind(String systemInstruction, String generationConfigJson) {
     this.systemInstruction = systemInstruction;
@@ -29,20 +33,20 @@ final class GenerateKind extends KindSupport<GenerateResponse> {
   }
 
   @Override
-  String requestFromText(String text) {
-    StringBuilder sb = new StringBuilder(text.length() + 64);
-    sb.append("{\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":")
-        .append(Json.quote(text))
-        .append("}]}]");
-    if (systemInstruction != null) {
-      sb.append(",\"systemInstruction\":{\"parts\":[{\"text\":")
-          .append(Json.quote(systemInstruction))
-          .append("}]}");
+  byte[] requestFromText(String text) {
+    if (tail == null) {
+      StringBuilder sb = new StringBuilder("}]}]");
+      if (systemInstruction != null) {
+        sb.append(",\"systemInstruction\":{\"parts\":[{\"text\":")
+            .append(Json.quote(systemInstruction))
+            .append("}]}");
+      }
+      if (generationConfigJson != null) {
+        sb.append(",\"generationConfig\":").append(generationConfigJson);
+      }
+      tail = Json.utf8(sb.append('}').toString());
     }
-    if (generationConfigJson != null) {
-      sb.append(",\"generationConfig\":").append(generationConfigJson);
-    }
-    return sb.append('}').toString();
+    return Json.concat(PROMPT_HEAD, Json.quoteUtf8(text), tail);
   }
 
   @Override
@@ -69,29 +73,21 @@ final class GenerateKind extends KindSupport<GenerateResponse> {
     return requestJson;
   }
 
-  /** What one response yields before its key is known. */
+  /** What one response yields before its key is known: its token counts. */
   private static final class Partial {
-    final StringBuilder text = new StringBuilder();
-    String finishReason;
     long promptTokens;
     long candidatesTokens;
     long totalTokens;
   }
 
+  /** Reads the token counts; the candidates are skipped (the text is read on first use). */
   @Override
   Object readResponse(JsonParser p) throws IOException {
     Partial r = new Partial();
     while (p.nextToken() == JsonToken.FIELD_NAME) {
       String field = p.currentName();
       JsonToken value = p.nextToken();
-      if (field.equals("candidates") && value == JsonToken.START_ARRAY) {
-        if (p.nextToken() == JsonToken.START_OBJECT) {
-          readCandidate(p, r);
-          while (p.nextToken() != JsonToken.END_ARRAY) {
-            p.skipChildren();
-          }
-        }
-      } else if (field.equals("usageMetadata") && value == JsonToken.START_OBJECT) {
+      if (field.equals("usageMetadata") && value == JsonToken.START_OBJECT) {
         while (p.nextToken() == JsonToken.FIELD_NAME) {
           String name = p.currentName();
           p.nextToken();
@@ -116,59 +112,13 @@ final class GenerateKind extends KindSupport<GenerateResponse> {
     return r;
   }
 
-  /** Reads the first candidate: its text parts (thoughts left out) and finish reason. */
-  private static void readCandidate(JsonParser p, Partial r) throws IOException {
-    while (p.nextToken() == JsonToken.FIELD_NAME) {
-      String field = p.currentName();
-      JsonToken value = p.nextToken();
-      if (field.equals("finishReason")) {
-        r.finishReason = p.getValueAsString();
-      } else if (field.equals("content") && value == JsonToken.START_OBJECT) {
-        while (p.nextToken() == JsonToken.FIELD_NAME) {
-          String name = p.currentName();
-          JsonToken v = p.nextToken();
-          if (name.equals("parts") && v == JsonToken.START_ARRAY) {
-            while (p.nextToken() == JsonToken.START_OBJECT) {
-              readPart(p, r);
-            }
-          } else {
-            p.skipChildren();
-          }
-        }
-      } else {
-        p.skipChildren();
-      }
-    }
-  }
-
-  private static void readPart(JsonParser p, Partial r) throws IOException {
-    String text = null;
-    boolean thought = false;
-    while (p.nextToken() == JsonToken.FIELD_NAME) {
-      String name = p.currentName();
-      JsonToken v = p.nextToken();
-      if (name.equals("text") && v == JsonToken.VALUE_STRING) {
-        text = p.getText();
-      } else if (name.equals("thought")) {
-        thought = v == JsonToken.VALUE_TRUE;
-      } else {
-        p.skipChildren();
-      }
-    }
-    if (text != null && !thought) {
-      r.text.append(text);
-    }
-  }
-
   @Override
   GenerateResponse toOutput(
       String key, Object partial, byte[] raw, int start, int end, String jobName) {
     Partial r = (Partial) partial;
     return new GenerateResponse(
         key,
-        new String(raw, start, end - start, StandardCharsets.UTF_8),
-        r.text.toString(),
-        r.finishReason,
+        Arrays.copyOfRange(raw, start, end),
         r.promptTokens,
         r.candidatesTokens,
         r.totalTokens,

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 
 /** Streaming JSON helpers: no tree is built anywhere on the data path. */
 final class Json {
@@ -17,10 +18,52 @@ final class Json {
 
   /** {@code s} as a JSON string literal, quotes included. */
   static String quote(String s) {
-    StringBuilder sb = new StringBuilder(s.length() + 2);
-    sb.append('"');
-    JsonStringEncoder.getInstance().quoteAsString(s, sb);
-    return sb.append('"').toString();
+    return new String(quoteUtf8(s), StandardCharsets.UTF_8);
+  }
+
+  /**
+   * {@code s} as a JSON string literal in UTF-8, quotes included: the bytes Jackson's generator
+   * writes. Text with nothing to escape (most prompts) is copied as it is, without a per-char
+   * encoder.
+   */
+  static byte[] quoteUtf8(String s) {
+    byte[] body = needsEscapeOrEncoding(s)
+        ? JsonStringEncoder.getInstance().quoteAsUTF8(s)
+        : s.getBytes(StandardCharsets.ISO_8859_1);
+    byte[] out = new byte[body.length + 2];
+    out[0] = '"';
+    System.arraycopy(body, 0, out, 1, body.length);
+    out[out.length - 1] = '"';
+    return out;
+  }
+
+  private static boolean needsEscapeOrEncoding(String s) {
+    for (int i = 0, n = s.length(); i < n; i++) {
+      char c = s.charAt(i);
+      if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** The parts one after the other in one array. */
+  static byte[] concat(byte[]... parts) {
+    int length = 0;
+    for (byte[] p : parts) {
+      length += p.length;
+    }
+    byte[] out = new byte[length];
+    int at = 0;
+    for (byte[] p : parts) {
+      System.arraycopy(p, 0, out, at, p.length);
+      at += p.length;
+    }
+    return out;
+  }
+
+  static byte[] utf8(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
   }
 
   /** Reads the value at the parser's current token as a long (numbers or int64 strings). */

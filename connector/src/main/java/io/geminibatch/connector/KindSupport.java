@@ -21,8 +21,11 @@ abstract class KindSupport<OutT> implements Serializable {
   /** The coder of the output elements. */
   abstract org.apache.beam.sdk.coders.Coder<OutT> outputCoder();
 
-  /** The request JSON for a plain text input, with the transform's defaults applied. */
-  abstract String requestFromText(String text);
+  /**
+   * The request JSON (UTF-8) for a plain text input, with the transform's defaults applied: built
+   * as bytes, since bytes are what is staged.
+   */
+  abstract byte[] requestFromText(String text);
 
   /**
    * Checks a request given as JSON and returns what will be sent: the same string, or with the

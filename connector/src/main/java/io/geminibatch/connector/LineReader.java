@@ -18,6 +18,8 @@ final class LineReader implements AutoCloseable {
   private int lineLength;
   private int searchFrom;
   private boolean eof;
+  /** Bytes of the stream before {@code buf[0]}. */
+  private long discarded;
 
   LineReader(InputStream in, int maxLineBytes) {
     this.in = in;
@@ -81,6 +83,7 @@ final class LineReader implements AutoCloseable {
     if (pos > 0) {
       System.arraycopy(buf, pos, buf, 0, limit - pos);
       limit -= pos;
+      discarded += pos;
       pos = 0;
     }
     if (limit == buf.length) {
@@ -109,6 +112,11 @@ final class LineReader implements AutoCloseable {
 
   int length() {
     return lineLength;
+  }
+
+  /** Where the current line starts in the stream, in bytes from its first byte. */
+  long offset() {
+    return discarded + lineStart;
   }
 
   @Override

@@ -78,6 +78,10 @@ final class ShardLines implements AutoCloseable {
     return requestEnd;
   }
 
+  byte[] requestBytes() {
+    return java.util.Arrays.copyOfRange(lines.buffer(), requestStart, requestEnd);
+  }
+
   String requestJson() {
     return new String(lines.buffer(), requestStart, requestEnd - requestStart, StandardCharsets.UTF_8);
   }

@@ -4,8 +4,6 @@ import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.UUID;
@@ -53,7 +51,7 @@ final class StageFn extends DoFn<KV<Integer, Iterable<KeyedRequest>>, ShardRef> 
             .output(
                 new GenerateFailure(
                     r.key,
-                    r.requestJson,
+                    r.requestJson(),
                     GenerateFailure.Stage.VALIDATE,
                     ALREADY_EXISTS,
                     "duplicate key '" + r.key + "': keys must be unique within a run",
@@ -84,31 +82,15 @@ final class StageFn extends DoFn<KV<Integer, Iterable<KeyedRequest>>, ShardRef> 
     clock.exclude(t);
   }
 
-  private static long toLong(byte[] b, int off) {
-    long v = 0;
-    for (int i = off; i < off + 8; i++) {
-      v = (v << 8) | (b[i] & 0xff);
-    }
-    return v;
-  }
-
-  private static MessageDigest sha256() {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
-  }
-
   /**
    * Writes one shard's {@code {"key":K,"request":R}} lines, counting them and summing a hash of
-   * each request: sums commute, so the name depends on the set of requests, not their order.
+   * each line: sums commute, so the name depends on the set of requests, not their order.
    */
   private final class ShardWriter {
-    private final MessageDigest sha = sha256();
     private final String tempPath;
     private final OutputStream out;
     private final int attempt;
+    private final long[] hash = new long[2];
     long lines;
     long bytes;
     long estimatedBytes;
@@ -122,20 +104,20 @@ final class StageFn extends DoFn<KV<Integer, Iterable<KeyedRequest>>, ShardRef> 
     }
 
     void write(KeyedRequest r) throws IOException {
-      byte[] key = Json.quote(r.key).getBytes(StandardCharsets.UTF_8);
-      byte[] request = r.requestBytes();
+      byte[] key = Json.quoteUtf8(r.key);
       out.write(KEY_PREFIX);
       out.write(key);
       out.write(REQUEST_PREFIX);
-      out.write(request);
+      out.write(r.request);
       out.write(LINE_END);
       lines++;
-      bytes += KEY_PREFIX.length + key.length + REQUEST_PREFIX.length + request.length + LINE_END.length;
+      bytes += KEY_PREFIX.length + key.length + REQUEST_PREFIX.length + r.request.length + LINE_END.length;
       estimatedBytes += r.lineBytes();
-      sha.update(key);
-      byte[] d = sha.digest(request);
-      hashA += toLong(d, 0);
-      hashB += toLong(d, 8);
+      // The line's hash: the request's, seeded with the key's.
+      Hash128.hash(key, 0, key.length, 0, hash);
+      Hash128.hash(r.request, 0, r.request.length, hash[0] ^ hash[1], hash);
+      hashA += hash[0];
+      hashB += hash[1];
     }
 
     ShardRef finish() throws IOException {

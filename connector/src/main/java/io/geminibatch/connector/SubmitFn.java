@@ -196,7 +196,7 @@ final class SubmitFn<OutT> extends DoFn<ShardRef, SubmittedJob> {
         body.write("{\"request\":".getBytes(StandardCharsets.UTF_8));
         body.write(lines.buffer(), lines.requestStart(), lines.requestEnd() - lines.requestStart());
         body.write(",\"metadata\":{\"key\":".getBytes(StandardCharsets.UTF_8));
-        body.write(Json.quote(lines.key()).getBytes(StandardCharsets.UTF_8));
+        body.write(Json.quoteUtf8(lines.key()));
         body.write("}}".getBytes(StandardCharsets.UTF_8));
       }
     }

@@ -27,38 +27,45 @@ final class ValidateFn<InT extends KeyedInput> extends DoFn<InT, KeyedRequest> {
   @ProcessElement
   public void process(@Element InT input, MultiOutputReceiver out) {
     metrics.requests.inc();
-    String json = input.text != null ? kind.requestFromText(input.text) : input.requestJson;
     String problem = checkKey(input.key);
     if (problem == null && input.text != null && input.text.trim().isEmpty()) {
       problem = "text is empty: there is nothing to send";
     }
+    byte[] request = null;
+    String json = input.requestJson;
     if (problem == null) {
       try {
-        json = input.text != null ? json : kind.validateAndComplete(json);
-        long bytes = json.getBytes(StandardCharsets.UTF_8).length;
-        if (bytes > maxRequestBytes) {
-          problem = "request is " + bytes + " bytes, over the limit of " + maxRequestBytes + " bytes";
+        request = input.text != null ? kind.requestFromText(input.text) : Json.utf8(kind.validateAndComplete(json));
+        if (request.length > maxRequestBytes) {
+          problem = "request is " + request.length + " bytes, over the limit of " + maxRequestBytes + " bytes";
         }
       } catch (InvalidRequestException e) {
         problem = e.getMessage();
       }
     }
     if (problem == null) {
-      out.get(VALID).output(new KeyedRequest(input.key, json, 0));
-    } else {
-      metrics.invalidRequests.inc();
-      metrics.failures.inc();
-      out.get(failures)
-          .output(
-              new GenerateFailure(
-                  input.key,
-                  json,
-                  GenerateFailure.Stage.VALIDATE,
-                  ApiStatus.INVALID_ARGUMENT,
-                  problem,
-                  null,
-                  0));
+      out.get(VALID).output(new KeyedRequest(input.key, request, 0));
+      return;
     }
+    metrics.invalidRequests.inc();
+    metrics.failures.inc();
+    // The request as it would have been sent, for the failure.
+    if (request == null && input.text != null) {
+      request = kind.requestFromText(input.text);
+    }
+    if (request != null) {
+      json = new String(request, StandardCharsets.UTF_8);
+    }
+    out.get(failures)
+        .output(
+            new GenerateFailure(
+                input.key,
+                json,
+                GenerateFailure.Stage.VALIDATE,
+                ApiStatus.INVALID_ARGUMENT,
+                problem,
+                null,
+                0));
   }
 
   private static String checkKey(String key) {

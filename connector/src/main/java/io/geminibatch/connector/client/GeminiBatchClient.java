@@ -60,6 +60,13 @@ public interface GeminiBatchClient extends AutoCloseable {
    */
   InputStream download(String fileName) throws IOException;
 
+  /**
+   * Streams a file's bytes from byte {@code offset} on (an HTTP {@code Range}), resuming as {@link
+   * #download(String)} does: a reader that stopped part way continues without reading the head
+   * again. An offset at or past the end yields an empty stream.
+   */
+  InputStream download(String fileName, long offset) throws IOException;
+
   /** {@code files.delete}; false when it was already gone. */
   boolean deleteFile(String name) throws IOException;
 

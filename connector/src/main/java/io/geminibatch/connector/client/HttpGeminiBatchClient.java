@@ -296,14 +296,30 @@ public final class HttpGeminiBatchClient implements GeminiBatchClient {
 
   @Override
   public InputStream download(String fileName) throws IOException {
+    return download(fileName, 0);
+  }
+
+  @Override
+  public InputStream download(String fileName, long offset) throws IOException {
     checkName(fileName, "files/");
-    String call = "files.download " + fileName;
+    if (offset < 0) {
+      throw new IllegalArgumentException("offset must not be negative, got " + offset);
+    }
+    String call = "files.download " + fileName + (offset > 0 ? " from byte " + offset : "");
     URI uri = api(fileName + ":download?alt=media");
-    return new ResumingInputStream(
-        call,
-        offset -> retrying(call, () -> openDownload(call, uri, offset)),
-        config.getMaxRetries(),
-        (retry, cause) -> backoff(call, retry, cause));
+    try {
+      return new ResumingInputStream(
+          call,
+          from -> retrying(call, () -> openDownload(call, uri, from)),
+          offset,
+          config.getMaxRetries(),
+          (retry, cause) -> backoff(call, retry, cause));
+    } catch (GeminiApiException e) {
+      if (offset > 0 && e.getHttpStatus() == 416) {
+        return InputStream.nullInputStream(); // Range Not Satisfiable: nothing past the end
+      }
+      throw e;
+    }
   }
 
   /** The body from {@code offset} on: a 206 to {@code Range}, or a 200 with the head skipped. */

@@ -47,13 +47,15 @@ final class ResumingInputStream extends InputStream {
   /** Reopenings since the last byte delivered: a slow but progressing download is not cut off. */
   private int resumesWithoutProgress;
 
-  ResumingInputStream(String call, Opener opener, int maxResumes, Backoff backoff)
+  /** Starts at byte {@code offset} of the file. */
+  ResumingInputStream(String call, Opener opener, long offset, int maxResumes, Backoff backoff)
       throws IOException {
     this.call = call;
     this.opener = opener;
     this.maxResumes = maxResumes;
     this.backoff = backoff;
-    this.part = opener.open(0);
+    this.position = offset;
+    this.part = opener.open(offset);
   }
 
   @Override

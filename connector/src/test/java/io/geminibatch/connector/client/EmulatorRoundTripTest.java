@@ -6,6 +6,7 @@ import static io.geminibatch.connector.client.TestSupport.MODEL;
 import static io.geminibatch.connector.client.TestSupport.assertNoKey;
 import static io.geminibatch.connector.client.TestSupport.awaitTerminal;
 import static io.geminibatch.connector.client.TestSupport.config;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -20,6 +21,7 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -120,6 +122,12 @@ class EmulatorRoundTripTest {
 
     byte[] results = TestSupport.readAll(client.download(done.getResponsesFile()));
     assertEquals(TestSupport.echoes(prompts), TestSupport.results(results));
+    // From an offset on (a Range), and nothing from the end on.
+    int third = results.length / 3;
+    assertArrayEquals(
+        Arrays.copyOfRange(results, third, results.length),
+        TestSupport.readAll(client.download(done.getResponsesFile(), third)));
+    assertEquals(0, TestSupport.readAll(client.download(done.getResponsesFile(), results.length)).length);
   }
 
   @Test
