@@ -14,11 +14,13 @@ import java.util.Map;
 import java.util.stream.Stream;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.coders.ByteArrayCoder;
 import org.apache.beam.sdk.coders.Coder;
 import org.apache.beam.sdk.io.FileSystems;
-import org.apache.beam.sdk.io.TextIO;
+import org.apache.beam.sdk.io.WriteFiles;
 import org.apache.beam.sdk.io.fs.EmptyMatchTreatment;
 import org.apache.beam.sdk.io.fs.MatchResult;
+import org.apache.beam.sdk.io.fs.ResourceId;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.MetricNameFilter;
 import org.apache.beam.sdk.metrics.MetricResult;
@@ -71,8 +73,8 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
 
   abstract PCollection<GenerateFailure> failures(ResultT result);
 
-  /** One output line per result. */
-  abstract SerializableFunction<OutT, String> outputLine();
+  /** One output line per result, as UTF-8 ending in a newline. */
+  abstract SerializableFunction<OutT, byte[]> outputLine();
 
   /** The connector's settings both commands take from their options. */
   static final class Shared {
@@ -163,11 +165,14 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
     }
   }
 
+  /** Writes {@code PREFIX-what-SSSSS-of-NNNNN.jsonl} files, the lines' bytes as they are. */
   private static <T> void write(
-      PCollection<T> elements, String what, SerializableFunction<T, String> format, String output) {
+      PCollection<T> elements, String what, SerializableFunction<T, byte[]> format, String output) {
+    ResourceId prefix = FileSystems.matchNewResource(outputName(output, what), false);
     elements
         .apply("To" + what, ParDo.of(new ToLineFn<>(what, format)))
-        .apply("Write" + what, TextIO.write().to(outputName(output, what)).withSuffix(".jsonl"));
+        .setCoder(ByteArrayCoder.of())
+        .apply("Write" + what, WriteFiles.to(new JsonlSink(prefix)));
   }
 
   /** {@code PREFIX-what}, or {@code DIR/what} when the output ends with a slash. */
@@ -179,19 +184,19 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
    * Formats an element as its output line, counting them and the time taken ({@code writeMillis}:
    * formatting, and on runners that fuse steps, such as Flink, the file write downstream too).
    */
-  static final class ToLineFn<T> extends DoFn<T, String> {
-    private final SerializableFunction<T, String> format;
+  static final class ToLineFn<T> extends DoFn<T, byte[]> {
+    private final SerializableFunction<T, byte[]> format;
     private final Counter count;
     private final Counter writeMillis = Metrics.counter(NAMESPACE, "writeMillis");
     private transient long nanos;
 
-    ToLineFn(String what, SerializableFunction<T, String> format) {
+    ToLineFn(String what, SerializableFunction<T, byte[]> format) {
       this.format = format;
       this.count = Metrics.counter(NAMESPACE, what);
     }
 
     @ProcessElement
-    public void process(@Element T element, OutputReceiver<String> out) {
+    public void process(@Element T element, OutputReceiver<byte[]> out) {
       long start = System.nanoTime();
       count.inc();
       out.output(format.apply(element));

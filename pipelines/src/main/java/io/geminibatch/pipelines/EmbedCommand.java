@@ -57,7 +57,7 @@ final class EmbedCommand
   }
 
   @Override
-  SerializableFunction<EmbedResponse, String> outputLine() {
+  SerializableFunction<EmbedResponse, byte[]> outputLine() {
     return JsonLines::embedding;
   }
 }

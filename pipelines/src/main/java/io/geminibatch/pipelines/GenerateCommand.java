@@ -57,7 +57,7 @@ final class GenerateCommand
   }
 
   @Override
-  SerializableFunction<GenerateResponse, String> outputLine() {
+  SerializableFunction<GenerateResponse, byte[]> outputLine() {
     return JsonLines::response;
   }
 }

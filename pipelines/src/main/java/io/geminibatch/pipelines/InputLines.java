@@ -1,9 +1,9 @@
 package io.geminibatch.pipelines;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -40,10 +40,19 @@ import org.apache.beam.sdk.values.PCollection;
  * is what numbering lines takes; the connector shards the requests after that.
  */
 final class InputLines {
-  private static final ObjectMapper JSON =
-      new ObjectMapper()
-          .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-          .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
+  private static final JsonFactory JSON =
+      JsonFactory.builder().disable(StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION).build();
+  private static final char[] HEX = "0123456789abcdef".toCharArray();
+  /** One digest per thread: looking the algorithm up costs more than hashing a short line. */
+  private static final ThreadLocal<MessageDigest> SHA256 =
+      ThreadLocal.withInitial(
+          () -> {
+            try {
+              return MessageDigest.getInstance("SHA-256");
+            } catch (NoSuchAlgorithmException e) {
+              throw new IllegalStateException(e);
+            }
+          });
 
   private InputLines() {}
 
@@ -66,34 +75,77 @@ final class InputLines {
       return null;
     }
     if (line.stripLeading().startsWith("{")) {
-      JsonNode node = readJson(line);
-      if (node != null && node.isObject() && node.has("key") && node.has("request")) {
-        JsonNode key = node.get("key");
-        String keyText = key.isTextual() || key.isNumber() ? key.asText() : "";
-        return new Line(keyText, null, node.get("request").toString());
+      Line request = readRequestLine(line);
+      if (request != null) {
+        return request;
       }
     }
     return new Line(lineKey(fileName, lineNumber, line), line, null);
   }
 
-  private static JsonNode readJson(String line) {
-    try {
-      return JSON.readTree(line);
-    } catch (JsonProcessingException e) {
+  /**
+   * A line that is one JSON object with {@code "key"} and {@code "request"}, else null. One
+   * streaming pass: the request is the line's own text of that member, never re-serialised.
+   */
+  private static Line readRequestLine(String line) {
+    String key = null;
+    boolean hasKey = false;
+    int requestStart = -1;
+    int requestEnd = -1;
+    try (JsonParser p = JSON.createParser(line)) {
+      if (p.nextToken() != JsonToken.START_OBJECT) {
+        return null;
+      }
+      while (p.nextToken() == JsonToken.FIELD_NAME) {
+        String field = p.currentName();
+        JsonToken value = p.nextToken();
+        if (field.equals("key")) {
+          hasKey = true;
+          key = keyText(p, value);
+        } else if (field.equals("request")) {
+          requestStart = (int) p.currentTokenLocation().getCharOffset();
+          p.skipChildren();
+          p.finishToken(); // a scalar's text is read lazily: its end is known once read
+          requestEnd = (int) p.currentLocation().getCharOffset();
+        } else {
+          p.skipChildren();
+        }
+      }
+      if (p.nextToken() != null) {
+        return null; // trailing content: not one JSON object
+      }
+    } catch (IOException e) {
       return null;
+    }
+    if (!hasKey || requestStart < 0) {
+      return null;
+    }
+    return new Line(key, null, line.substring(requestStart, requestEnd));
+  }
+
+  /** A string or number key as text; any other kind is "" (the connector rejects it with the reason). */
+  private static String keyText(JsonParser p, JsonToken value) throws IOException {
+    switch (value) {
+      case VALUE_STRING:
+      case VALUE_NUMBER_INT:
+        return p.getText();
+      case VALUE_NUMBER_FLOAT:
+        return p.getDecimalValue().toString();
+      default:
+        p.skipChildren();
+        return "";
     }
   }
 
   /** {@code <file name>:line-<n>-<first 8 hex digits of SHA-256(line)>}. */
   static String lineKey(String fileName, long lineNumber, String line) {
-    byte[] digest;
-    try {
-      digest = MessageDigest.getInstance("SHA-256").digest(line.getBytes(StandardCharsets.UTF_8));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
+    byte[] digest = SHA256.get().digest(line.getBytes(StandardCharsets.UTF_8));
+    // Built by hand: String.format costs more than the hash, once per input line.
+    StringBuilder key = new StringBuilder(fileName.length() + 32).append(fileName).append(":line-").append(lineNumber).append('-');
+    for (int i = 0; i < 4; i++) {
+      key.append(HEX[(digest[i] >> 4) & 0xf]).append(HEX[digest[i] & 0xf]);
     }
-    return String.format(
-        "%s:line-%d-%02x%02x%02x%02x", fileName, lineNumber, digest[0], digest[1], digest[2], digest[3]);
+    return key.toString();
   }
 
   /**

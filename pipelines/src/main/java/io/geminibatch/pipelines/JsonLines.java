@@ -2,66 +2,75 @@ package io.geminibatch.pipelines;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import io.geminibatch.connector.EmbedResponse;
 import io.geminibatch.connector.GenerateFailure;
 import io.geminibatch.connector.GenerateResponse;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.StringWriter;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 
-/** The output files' lines, one JSON object each. */
+/**
+ * The output files' lines, one JSON object each, as UTF-8 bytes ending in a newline. A response
+ * or an embedding is copied as the service sent it, never parsed and written again.
+ */
 final class JsonLines {
   private static final JsonFactory JSON = new JsonFactory();
+  private static final byte[] KEY = utf8("{\"key\":\"");
+  private static final byte[] RESPONSE = utf8("\",\"response\":");
+  private static final byte[] EMBEDDING = utf8("\",\"embedding\":");
+  private static final byte[] END = utf8("}\n");
 
   private JsonLines() {}
 
-  @FunctionalInterface
-  private interface Body {
-    void write(JsonGenerator g) throws IOException;
-  }
-
   /** {@code {"key": ..., "response": GenerateContentResponse}}, the response exactly as returned. */
-  static String response(GenerateResponse r) {
-    return line(r.getKey(), g -> {
-      g.writeFieldName("response");
-      g.writeRawValue(r.getResponseJson());
-    });
+  static byte[] response(GenerateResponse r) {
+    return keyed(r.getKey(), RESPONSE, r.getResponseJsonUtf8());
   }
 
-  /** {@code {"key": ..., "embedding": {"values": [...]}}}. */
-  static String embedding(EmbedResponse r) {
-    return line(r.getKey(), g -> {
-      g.writeObjectFieldStart("embedding");
-      g.writeArrayFieldStart("values");
-      for (float v : r.getValues()) {
-        g.writeNumber(v);
-      }
-      g.writeEndArray();
-      g.writeEndObject();
-    });
+  /** {@code {"key": ..., "embedding": {"values": [...]}}}, the embedding exactly as returned. */
+  static byte[] embedding(EmbedResponse r) {
+    return keyed(r.getKey(), EMBEDDING, r.getEmbeddingJsonUtf8());
+  }
+
+  /** {@code {"key":"K",<field>:<value>}\n}, in one array. */
+  private static byte[] keyed(String key, byte[] field, byte[] value) {
+    byte[] quoted = JsonStringEncoder.getInstance().quoteAsUTF8(key);
+    byte[] line = new byte[KEY.length + quoted.length + field.length + value.length + END.length];
+    int at = put(line, 0, KEY);
+    at = put(line, at, quoted);
+    at = put(line, at, field);
+    at = put(line, at, value);
+    put(line, at, END);
+    return line;
+  }
+
+  private static int put(byte[] to, int at, byte[] part) {
+    System.arraycopy(part, 0, to, at, part.length);
+    return at + part.length;
   }
 
   /** {@code {"key", "stage", "code", "message", "jobName", "attempts"}}. */
-  static String failure(GenerateFailure f) {
-    return line(f.getKey(), g -> {
+  static byte[] failure(GenerateFailure f) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream(256);
+    try (JsonGenerator g = JSON.createGenerator(out)) {
+      g.writeStartObject();
+      g.writeStringField("key", f.getKey());
       g.writeStringField("stage", f.getStage().name());
       g.writeNumberField("code", f.getErrorCode());
       g.writeStringField("message", f.getMessage());
       g.writeStringField("jobName", f.getJobName());
       g.writeNumberField("attempts", f.getAttempts());
-    });
-  }
-
-  private static String line(String key, Body body) {
-    StringWriter out = new StringWriter();
-    try (JsonGenerator g = JSON.createGenerator(out)) {
-      g.writeStartObject();
-      g.writeStringField("key", key);
-      body.write(g);
       g.writeEndObject();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    return out.toString();
+    out.write('\n');
+    return out.toByteArray();
+  }
+
+  private static byte[] utf8(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
   }
 }

@@ -24,7 +24,8 @@ class InputLinesTest {
             "{\"key\": \"request-1\", \"request\": {\"contents\": [{\"parts\": [{\"text\": \"hi\"}]}], \"generation_config\": {\"temperature\": 0.7}}}");
     assertEquals("request-1", snake.key);
     assertNull(snake.prompt);
-    assertEquals("{\"contents\":[{\"parts\":[{\"text\":\"hi\"}]}],\"generation_config\":{\"temperature\":0.7}}", snake.requestJson);
+    // The line's own text of the request: never parsed into a tree and written again.
+    assertEquals("{\"contents\": [{\"parts\": [{\"text\": \"hi\"}]}], \"generation_config\": {\"temperature\": 0.7}}", snake.requestJson);
 
     InputLines.Line numberKey = InputLines.parse("a.jsonl", 1, "  {\"request\": {\"contents\": []}, \"key\": 42}");
     assertEquals("42", numberKey.key);
