@@ -54,16 +54,14 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, OutT> {
   static final long INLINE_BLOCK = 1024;
   /** Terminal jobs remembered per DoFn instance, so that a resumed read does not poll again. */
   private static final int TERMINAL_JOBS_KEPT = 256;
-  static final TupleTag<ShardRef> RETRY_SHARDS = new TupleTag<ShardRef>() {};
-  static final TupleTag<KeyedRequest> RETRY_REQUESTS = new TupleTag<KeyedRequest>() {};
-  static final TupleTag<CompletedJob> COMPLETED = new TupleTag<CompletedJob>() {};
+  /** Failures, retries and completed jobs: one side output (see {@link JobEvent}). */
+  static final TupleTag<JobEvent> EVENTS = new TupleTag<JobEvent>() {};
   private static final ApiStatus MISSING =
       new ApiStatus(ApiStatus.UNKNOWN, "the job's output has no result for this key");
 
   private final BatchSettings settings;
   private final KindSupport<OutT> kind;
   private final TupleTag<OutT> responses;
-  private final TupleTag<GenerateFailure> failures;
   private final StageMetrics metrics = new StageMetrics();
   private transient GeminiBatchClient client;
   /** Jobs seen terminal (their state no longer changes), by name; least recently used dropped. */
@@ -72,12 +70,10 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, OutT> {
   AwaitJobFn(
       BatchSettings settings,
       KindSupport<OutT> kind,
-      TupleTag<OutT> responses,
-      TupleTag<GenerateFailure> failures) {
+      TupleTag<OutT> responses) {
     this.settings = settings;
     this.kind = kind;
     this.responses = responses;
-    this.failures = failures;
   }
 
   @Setup
@@ -236,9 +232,9 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, OutT> {
     outcome.inc();
     if (retry) {
       LOG.info("Batch {} for {}: {}; submitting attempt {}", job.jobName, job.shard, why.getMessage(), job.shard.attempt + 1);
-      out.get(RETRY_SHARDS).output(job.shard.nextAttempt());
+      out.get(EVENTS).output(JobEvent.retry(job.shard.nextAttempt()));
     }
-    out.get(COMPLETED).output(new CompletedJob(job, null, retry));
+    out.get(EVENTS).output(JobEvent.completed(new CompletedJob(job, null, retry)));
     finish(tracker);
   }
 
@@ -298,7 +294,7 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, OutT> {
     }
     claim(tracker, DONE);
     metrics.jobsSucceeded.inc();
-    out.get(COMPLETED).output(new CompletedJob(job, b.getResponsesFile(), false));
+    out.get(EVENTS).output(JobEvent.completed(new CompletedJob(job, b.getResponsesFile(), false)));
     finish(tracker);
   }
 
@@ -363,13 +359,16 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, OutT> {
       count += pending.size();
       long position = ((block + 1) << 32) | count;
       claim(tracker, position);
+      long[] tokens = new long[2];
       long t = System.nanoTime();
       for (OutT output : pending) {
-        metrics.responses.inc();
-        kind.count(output, metrics);
+        kind.count(output, tokens);
         out.get(responses).output(output);
       }
       clock.exclude(t);
+      metrics.responses.inc(pending.size());
+      metrics.promptTokens.inc(tokens[0]);
+      metrics.candidatesTokens.inc(tokens[1]);
       pending.clear();
       if (tracker.currentRestriction().getTo() <= position + 1) {
         // The runner took a checkpoint meanwhile: stop before reading a block that is not ours.
@@ -413,7 +412,7 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, OutT> {
         ApiStatus why = errors.getOrDefault(lines.key(), MISSING);
         if (why.isRetryable() && job.shard.attempt < settings.maxAttempts) {
           metrics.requestsRetried.inc();
-          out.get(RETRY_REQUESTS).output(new KeyedRequest(lines.key(), lines.requestBytes(), job.shard.attempt));
+          out.get(EVENTS).output(JobEvent.retry(new KeyedRequest(lines.key(), lines.requestBytes(), job.shard.attempt)));
         } else {
           fail(out, lines.key(), lines.requestJson(), GenerateFailure.Stage.RESULT, why, job);
         }
@@ -424,8 +423,8 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, OutT> {
   private void fail(
       MultiOutputReceiver out, String key, String request, GenerateFailure.Stage stage, ApiStatus why, SubmittedJob job) {
     metrics.failures.inc();
-    out.get(failures)
-        .output(new GenerateFailure(key, request, stage, why.getCode(), why.getMessage(), job.jobName, job.shard.attempt));
+    out.get(EVENTS)
+        .output(JobEvent.failure(new GenerateFailure(key, request, stage, why.getCode(), why.getMessage(), job.jobName, job.shard.attempt)));
   }
 
   private static void finish(RestrictionTracker<OffsetRange, Long> tracker) {

@@ -6,6 +6,7 @@ import org.apache.beam.sdk.transforms.Flatten;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.Reshuffle;
+import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionList;
 import org.apache.beam.sdk.values.PCollectionTuple;
@@ -19,33 +20,48 @@ import org.joda.time.Duration;
  * expired jobs' shards, requests with retryable errors) is what round N+1 submits, and the last
  * round turns whatever still fails into failures. The graph is as long as {@code maxAttempts}.
  */
-final class BatchCore<OutT> extends PTransform<PCollection<KeyedRequest>, PCollectionTuple> {
+final class BatchCore<OutT> extends PTransform<PCollection<KV<Integer, Iterable<Pack>>>, PCollectionTuple> {
   static final TupleTag<GenerateFailure> FAILURES = new TupleTag<GenerateFailure>() {};
 
   private final BatchSettings settings;
   private final KindSupport<OutT> kind;
   private final TupleTag<OutT> responses;
   private final Duration maxBufferingDuration;
+  private final boolean bounded;
 
   BatchCore(
-      BatchSettings settings, KindSupport<OutT> kind, TupleTag<OutT> responses, Duration maxBufferingDuration) {
+      BatchSettings settings,
+      KindSupport<OutT> kind,
+      TupleTag<OutT> responses,
+      Duration maxBufferingDuration,
+      boolean bounded) {
     this.settings = settings;
     this.kind = kind;
     this.responses = responses;
     this.maxBufferingDuration = maxBufferingDuration;
+    this.bounded = bounded;
+  }
+
+  /** Packs a bounded input (see {@link PackFn}) and groups the packs into shards ({@link ShardPacks}). */
+  static <T> PCollection<KV<Integer, Iterable<Pack>>> packAndShard(
+      PCollection<T> input, RequestSource<T> source, String packStep, String round, BatchSettings settings) {
+    return input
+        .apply(packStep + round, ParDo.of(new PackFn<>(source)))
+        .setCoder(Pack.PackCoder.INSTANCE)
+        .apply("Shard" + round, new ShardPacks(settings));
   }
 
   @Override
-  public PCollectionTuple expand(PCollection<KeyedRequest> validated) {
+  public PCollectionTuple expand(PCollection<KV<Integer, Iterable<Pack>>> firstRound) {
     List<PCollection<OutT>> allResponses = new ArrayList<>();
     List<PCollection<GenerateFailure>> allFailures = new ArrayList<>();
-    PCollection<KeyedRequest> requests = validated;
+    PCollection<KeyedRequest> requests = null;
     PCollection<ShardRef> retriedShards = null;
     for (int attempt = 1; attempt <= settings.maxAttempts; attempt++) {
       String round = attempt == 1 ? "" : " (attempt " + attempt + ")";
+      PCollection<KV<Integer, Iterable<Pack>>> groups = attempt == 1 ? firstRound : regroup(requests, round);
       PCollectionTuple staged =
-          requests
-              .apply("Shard" + round, new ShardRequests(settings, maxBufferingDuration))
+          groups
               .apply(
                   "Stage" + round,
                   ParDo.of(new StageFn(settings, FAILURES))
@@ -72,25 +88,32 @@ final class BatchCore<OutT> extends PTransform<PCollection<KeyedRequest>, PColle
               .apply("KeepSubmitted" + round, Reshuffle.viaRandomKey())
               .apply(
                   "AwaitAndRead" + round,
-                  ParDo.of(new AwaitJobFn<>(settings, kind, responses, FAILURES))
-                      .withOutputTags(
-                          responses,
-                          TupleTagList.of(FAILURES)
-                              .and(AwaitJobFn.RETRY_SHARDS)
-                              .and(AwaitJobFn.RETRY_REQUESTS)
-                              .and(AwaitJobFn.COMPLETED)));
+                  ParDo.of(new AwaitJobFn<>(settings, kind, responses))
+                      .withOutputTags(responses, TupleTagList.of(AwaitJobFn.EVENTS)));
       allResponses.add(awaited.get(responses).setCoder(kind.outputCoder()));
-      allFailures.add(awaited.get(FAILURES).setCoder(GenerateFailure.FailureCoder.of()));
+      PCollectionTuple events =
+          awaited
+              .get(AwaitJobFn.EVENTS)
+              .setCoder(JobEvent.JobEventCoder.INSTANCE)
+              .apply(
+                  "JobEvents" + round,
+                  ParDo.of(new JobEvent.SplitFn(FAILURES))
+                      .withOutputTags(
+                          FAILURES,
+                          TupleTagList.of(JobEvent.SplitFn.RETRY_SHARDS)
+                              .and(JobEvent.SplitFn.RETRY_REQUESTS)
+                              .and(JobEvent.SplitFn.COMPLETED_JOBS)));
+      allFailures.add(events.get(FAILURES).setCoder(GenerateFailure.FailureCoder.of()));
       PCollection<CompletedJob> completed =
-          awaited.get(AwaitJobFn.COMPLETED).setCoder(CompletedJob.CompletedJobCoder.INSTANCE);
+          events.get(JobEvent.SplitFn.COMPLETED_JOBS).setCoder(CompletedJob.CompletedJobCoder.INSTANCE);
       if (!settings.keepArtifacts) {
         completed
             // Cleanup runs only once the results it follows are committed.
             .apply("CommitResults" + round, Reshuffle.viaRandomKey())
             .apply("CleanUp" + round, ParDo.of(new CleanupFn(settings)));
       }
-      requests = awaited.get(AwaitJobFn.RETRY_REQUESTS).setCoder(KeyedRequest.KeyedRequestCoder.INSTANCE);
-      retriedShards = awaited.get(AwaitJobFn.RETRY_SHARDS).setCoder(ShardRef.ShardRefCoder.INSTANCE);
+      requests = events.get(JobEvent.SplitFn.RETRY_REQUESTS).setCoder(KeyedRequest.KeyedRequestCoder.INSTANCE);
+      retriedShards = events.get(JobEvent.SplitFn.RETRY_SHARDS).setCoder(ShardRef.ShardRefCoder.INSTANCE);
     }
     PCollection<OutT> outputs =
         PCollectionList.of(allResponses).apply("AllResponses", Flatten.pCollections());
@@ -98,5 +121,16 @@ final class BatchCore<OutT> extends PTransform<PCollection<KeyedRequest>, PColle
         PCollectionList.of(allFailures).apply("AllFailures", Flatten.pCollections());
     return PCollectionTuple.of(responses, outputs.setCoder(kind.outputCoder()))
         .and(FAILURES, failures.setCoder(GenerateFailure.FailureCoder.of()));
+  }
+
+  /**
+   * The requests a round sends back, grouped into the next round's shards: packed and measured
+   * for a bounded input, batched by count, bytes and time for an unbounded one.
+   */
+  private PCollection<KV<Integer, Iterable<Pack>>> regroup(PCollection<KeyedRequest> requests, String round) {
+    if (!bounded) {
+      return requests.apply("Shard" + round, new ShardRequests(settings, maxBufferingDuration));
+    }
+    return packAndShard(requests, RequestSource.validated(), "Pack", round, settings);
   }
 }

@@ -43,7 +43,11 @@ final class Codec {
   }
 
   static byte[] readBytes(InputStream in) throws IOException {
-    int len = VarInt.decodeInt(in);
+    return readFully(in, VarInt.decodeInt(in));
+  }
+
+  /** Exactly {@code len} bytes. */
+  static byte[] readFully(InputStream in, int len) throws IOException {
     byte[] b = new byte[len];
     int off = 0;
     while (off < len) {

@@ -47,7 +47,7 @@ final class EmbedKind extends KindSupport<EmbedResponse> {
       }
       tail = Json.utf8(sb.append('}').toString());
     }
-    return Json.concat(TEXT_HEAD, Json.quoteUtf8(text), tail);
+    return Json.quoted(TEXT_HEAD, text, tail);
   }
 
   @Override
@@ -170,5 +170,5 @@ final class EmbedKind extends KindSupport<EmbedResponse> {
   }
 
   @Override
-  void count(EmbedResponse output, StageMetrics metrics) {}
+  void count(EmbedResponse output, long[] tokens) {}
 }

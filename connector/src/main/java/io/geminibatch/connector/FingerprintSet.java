@@ -15,10 +15,18 @@ final class FingerprintSet {
   /** Adds {@code key}; false when it was there already. */
   boolean add(String key) {
     fingerprint(key);
+    return add(hash[0], hash[1]);
+  }
+
+  /** Adds a fingerprint computed elsewhere; false when it was there already. */
+  boolean add(long a, long b) {
+    if (a == 0 && b == 0) {
+      b = 1; // (0, 0) marks an empty slot
+    }
     if ((size + 1) * 10L > (table.length / 2) * 7L) {
       grow(); // at most 70% of the slots in use, so probes stay short
     }
-    if (!insert(table, hash[0], hash[1])) {
+    if (!insert(table, a, b)) {
       return false;
     }
     size++;
@@ -28,7 +36,7 @@ final class FingerprintSet {
   boolean contains(String key) {
     fingerprint(key);
     int mask = table.length / 2 - 1;
-    for (int i = (int) hash[0] & mask; ; i = (i + 1) & mask) {
+    for (int i = slot(hash[1], mask); ; i = (i + 1) & mask) {
       long a = table[2 * i];
       long b = table[2 * i + 1];
       if (a == 0 && b == 0) {
@@ -48,14 +56,22 @@ final class FingerprintSet {
     byte[] b = key.getBytes(StandardCharsets.UTF_8);
     Hash128.hash(b, 0, b.length, 0, hash);
     if (hash[0] == 0 && hash[1] == 0) {
-      hash[1] = 1; // (0, 0) marks an empty slot
+      hash[1] = 1;
     }
+  }
+
+  /**
+   * Where a fingerprint's probe starts: from its second half, since callers may use the low bits
+   * of the first for something else (packs bucket keys by them).
+   */
+  private static int slot(long b, int mask) {
+    return (int) (b ^ (b >>> 32)) & mask;
   }
 
   /** Inserts into an open-addressing table of pairs; false when the pair is there. */
   private static boolean insert(long[] table, long a, long b) {
     int mask = table.length / 2 - 1;
-    for (int i = (int) a & mask; ; i = (i + 1) & mask) {
+    for (int i = slot(b, mask); ; i = (i + 1) & mask) {
       long x = table[2 * i];
       long y = table[2 * i + 1];
       if (x == 0 && y == 0) {

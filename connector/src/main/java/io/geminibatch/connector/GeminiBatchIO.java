@@ -13,6 +13,7 @@ import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.transforms.errorhandling.BadRecord;
 import org.apache.beam.sdk.transforms.errorhandling.ErrorHandler;
+import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionList;
 import org.apache.beam.sdk.values.PCollectionTuple;
@@ -316,23 +317,35 @@ public final class GeminiBatchIO {
           c.resultBlockBytes());
     }
 
-    /** Validate, then the shared stages; failures of every stage are flattened into one. */
+    /**
+     * Validate (and, for a bounded input, pack), shard, then the shared stages; failures of every
+     * stage are flattened into one.
+     */
     <OutT> PCollectionTuple expandBatch(
         PCollection<InT> input, KindSupport<OutT> kind, TupleTag<OutT> responses) {
       BatchSettings settings = settings(input.getPipeline(), kind.kind().name());
       TupleTag<GenerateFailure> failuresTag = BatchCore.FAILURES;
-      PCollectionTuple validated =
-          input.apply(
-              "Validate",
-              ParDo.of(new ValidateFn<InT>(kind, settings.maxRequestBytes, failuresTag))
-                  .withOutputTags(ValidateFn.VALID, TupleTagList.of(failuresTag)));
+      ValidateFn<InT> validate = new ValidateFn<>(kind, settings.maxRequestBytes, failuresTag);
+      boolean bounded = input.isBounded() == PCollection.IsBounded.BOUNDED;
+      PCollectionList<GenerateFailure> failureLists = PCollectionList.empty(input.getPipeline());
+      PCollection<KV<Integer, Iterable<Pack>>> groups;
+      if (bounded) {
+        // Invalid requests ride with the packs to the stage step's failures.
+        groups = BatchCore.packAndShard(input, validate, "ValidateAndPack", "", settings);
+      } else {
+        PCollectionTuple validated =
+            input.apply("Validate", ParDo.of(validate).withOutputTags(ValidateFn.VALID, TupleTagList.of(failuresTag)));
+        failureLists = failureLists.and(validated.get(failuresTag).setCoder(GenerateFailure.FailureCoder.of()));
+        groups =
+            validated
+                .get(ValidateFn.VALID)
+                .setCoder(KeyedRequest.KeyedRequestCoder.INSTANCE)
+                .apply("Shard", new ShardRequests(settings, config().maxBufferingDuration()));
+      }
       PCollectionTuple batched =
-          validated
-              .get(ValidateFn.VALID)
-              .setCoder(KeyedRequest.KeyedRequestCoder.INSTANCE)
-              .apply("Batch", new BatchCore<>(settings, kind, responses, config().maxBufferingDuration()));
+          groups.apply("Batch", new BatchCore<>(settings, kind, responses, config().maxBufferingDuration(), bounded));
       PCollection<GenerateFailure> failures =
-          PCollectionList.of(validated.get(failuresTag).setCoder(GenerateFailure.FailureCoder.of()))
+          failureLists
               .and(batched.get(failuresTag))
               .apply("Failures", Flatten.pCollections())
               .setCoder(GenerateFailure.FailureCoder.of());

@@ -46,7 +46,7 @@ final class GenerateKind extends KindSupport<GenerateResponse> {
       }
       tail = Json.utf8(sb.append('}').toString());
     }
-    return Json.concat(PROMPT_HEAD, Json.quoteUtf8(text), tail);
+    return Json.quoted(PROMPT_HEAD, text, tail);
   }
 
   @Override
@@ -126,8 +126,8 @@ final class GenerateKind extends KindSupport<GenerateResponse> {
   }
 
   @Override
-  void count(GenerateResponse output, StageMetrics metrics) {
-    metrics.promptTokens.inc(output.getPromptTokenCount());
-    metrics.candidatesTokens.inc(output.getCandidatesTokenCount());
+  void count(GenerateResponse output, long[] tokens) {
+    tokens[0] += output.getPromptTokenCount();
+    tokens[1] += output.getCandidatesTokenCount();
   }
 }

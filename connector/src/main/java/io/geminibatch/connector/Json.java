@@ -6,6 +6,9 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import java.io.IOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 
 /** Streaming JSON helpers: no tree is built anywhere on the data path. */
@@ -23,43 +26,61 @@ final class Json {
 
   /**
    * {@code s} as a JSON string literal in UTF-8, quotes included: the bytes Jackson's generator
-   * writes. Text with nothing to escape (most prompts) is copied as it is, without a per-char
-   * encoder.
+   * writes.
    */
   static byte[] quoteUtf8(String s) {
-    byte[] body = needsEscapeOrEncoding(s)
-        ? JsonStringEncoder.getInstance().quoteAsUTF8(s)
-        : s.getBytes(StandardCharsets.ISO_8859_1);
-    byte[] out = new byte[body.length + 2];
-    out[0] = '"';
-    System.arraycopy(body, 0, out, 1, body.length);
-    out[out.length - 1] = '"';
+    return quoted(EMPTY, s, EMPTY);
+  }
+
+  private static final byte[] EMPTY = new byte[0];
+
+  /**
+   * {@code head}, then {@code s} as a JSON string literal in UTF-8, then {@code tail}, in one
+   * array. Text with nothing to escape (most prompts) is its UTF-8 bytes as they are: JSON escapes
+   * only quotes, backslashes and control characters, all single bytes in UTF-8.
+   */
+  static byte[] quoted(byte[] head, String s, byte[] tail) {
+    byte[] body = s.getBytes(StandardCharsets.UTF_8);
+    if (needsEscape(body)) {
+      body = JsonStringEncoder.getInstance().quoteAsUTF8(s);
+    }
+    byte[] out = new byte[head.length + body.length + 2 + tail.length];
+    System.arraycopy(head, 0, out, 0, head.length);
+    out[head.length] = '"';
+    System.arraycopy(body, 0, out, head.length + 1, body.length);
+    out[head.length + 1 + body.length] = '"';
+    System.arraycopy(tail, 0, out, head.length + body.length + 2, tail.length);
     return out;
   }
 
-  private static boolean needsEscapeOrEncoding(String s) {
-    for (int i = 0, n = s.length(); i < n; i++) {
-      char c = s.charAt(i);
-      if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') {
+  private static final VarHandle LONGS =
+      MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+  private static final long ONES = 0x0101010101010101L;
+  private static final long HIGHS = 0x8080808080808080L;
+
+  /**
+   * Whether UTF-8 text holds a byte JSON must escape (a control character, {@code "} or {@code
+   * \\}), eight bytes at a time: a byte-by-byte loop costs as much as the rest of building a
+   * request.
+   */
+  static boolean needsEscape(byte[] b) {
+    int i = 0;
+    for (int n = b.length - 7; i < n; i += 8) {
+      long x = (long) LONGS.get(b, i);
+      // Flags bytes below 0x20, or equal to '"' or '\\' (bytes of 0x80 and up never are).
+      long below = (x - 0x20 * ONES) & ~x;
+      long quote = ((x ^ ('"' * ONES)) - ONES) & ~(x ^ ('"' * ONES));
+      long backslash = ((x ^ ('\\' * ONES)) - ONES) & ~(x ^ ('\\' * ONES));
+      if (((below | quote | backslash) & HIGHS) != 0) {
+        return true;
+      }
+    }
+    for (; i < b.length; i++) {
+      if ((b[i] >= 0 && b[i] < 0x20) || b[i] == '"' || b[i] == '\\') {
         return true;
       }
     }
     return false;
-  }
-
-  /** The parts one after the other in one array. */
-  static byte[] concat(byte[]... parts) {
-    int length = 0;
-    for (byte[] p : parts) {
-      length += p.length;
-    }
-    byte[] out = new byte[length];
-    int at = 0;
-    for (byte[] p : parts) {
-      System.arraycopy(p, 0, out, at, p.length);
-      at += p.length;
-    }
-    return out;
   }
 
   static byte[] utf8(String s) {

@@ -83,6 +83,9 @@ abstract class KindSupport<OutT> implements Serializable {
     return s.length() <= 60 ? "'" + s + "'" : "'" + s.substring(0, 57) + "...'";
   }
 
-  /** Updates the kind's metrics for one output. */
-  abstract void count(OutT output, StageMetrics metrics);
+  /**
+   * Adds one output's token counts to {@code tokens} ({prompt, candidates}); the caller updates
+   * the metrics once per block of outputs (a metric update costs a thread-local look-up).
+   */
+  abstract void count(OutT output, long[] tokens);
 }

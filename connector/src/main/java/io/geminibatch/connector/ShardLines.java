@@ -20,7 +20,11 @@ final class ShardLines implements AutoCloseable {
   private int requestEnd;
 
   ShardLines(String stagedPath) throws IOException {
-    this.lines = new LineReader(Staging.open(stagedPath), MAX_LINE_BYTES);
+    this(new LineReader(Staging.open(stagedPath), MAX_LINE_BYTES));
+  }
+
+  private ShardLines(LineReader lines) {
+    this.lines = lines;
   }
 
   /** Moves to the next line; false at the end. */
@@ -55,6 +59,16 @@ final class ShardLines implements AutoCloseable {
       throw new IOException("staged line " + index + " lacks its key or request");
     }
     return true;
+  }
+
+  /** The key and request (as text) of one staged line {@code buf[off, off + len)}. */
+  static String[] keyAndRequest(byte[] buf, int off, int len) throws IOException {
+    try (ShardLines one = new ShardLines(new LineReader(new java.io.ByteArrayInputStream(buf, off, len), MAX_LINE_BYTES))) {
+      if (!one.next()) {
+        throw new IOException("a staged line is blank");
+      }
+      return new String[] {one.key(), one.requestJson()};
+    }
   }
 
   /** Index of the current line, from 0. */

@@ -1,30 +1,29 @@
 package io.geminibatch.connector;
 
-import java.io.Serializable;
+import java.util.Iterator;
+import java.util.NoSuchElementException;
 import org.apache.beam.sdk.coders.IterableCoder;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.VarIntCoder;
 import org.apache.beam.sdk.coders.VarLongCoder;
-import org.apache.beam.sdk.transforms.Combine;
 import org.apache.beam.sdk.transforms.DoFn;
-import org.apache.beam.sdk.transforms.GroupByKey;
 import org.apache.beam.sdk.transforms.GroupIntoBatches;
+import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.SerializableFunction;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
-import org.apache.beam.sdk.values.PCollectionView;
+import org.apache.beam.sdk.values.TypeDescriptor;
 import org.joda.time.Duration;
 
 /**
- * Stage 2, shard: gives each request a shard key derived from its own key, so that a replay puts
- * it in the same shard, and groups by it. A bounded input is first counted, so that there are
- * just enough shards for the job limits (count and bytes); an unbounded one is batched with a
- * time bound.
+ * Stage 2, shard (unbounded input): gives each request a shard key derived from its own key and
+ * batches by count, bytes and time ({@link ShardPacks} does bounded input). Each batch is handed
+ * on as packs, built as the stage step reads it.
  */
 final class ShardRequests
-    extends PTransform<PCollection<KeyedRequest>, PCollection<KV<Integer, Iterable<KeyedRequest>>>> {
+    extends PTransform<PCollection<KeyedRequest>, PCollection<KV<Integer, Iterable<Pack>>>> {
   /** Shard keys for an unbounded input: parallelism of staging, not a limit on job count. */
   static final int UNBOUNDED_SHARD_KEYS = 8;
 
@@ -37,28 +36,21 @@ final class ShardRequests
   }
 
   @Override
-  public PCollection<KV<Integer, Iterable<KeyedRequest>>> expand(PCollection<KeyedRequest> input) {
-    KvCoder<Integer, KeyedRequest> kvCoder =
-        KvCoder.of(VarIntCoder.of(), KeyedRequest.KeyedRequestCoder.INSTANCE);
-    if (input.isBounded() == PCollection.IsBounded.UNBOUNDED) {
-      return input
-          .apply("AssignShardKey", ParDo.of(new AssignKeyFn(null, UNBOUNDED_SHARD_KEYS, settings)))
-          .setCoder(kvCoder)
-          .apply(
-              "BatchByCountAndBytes",
-              GroupIntoBatches.<Integer, KeyedRequest>ofSize(settings.maxRequestsPerJob)
-                  .withByteSize(settings.maxBytesPerJob, new LineWeigher())
-                  .withMaxBufferingDuration(maxBufferingDuration))
-          .setCoder(KvCoder.of(VarIntCoder.of(), IterableCoder.of(KeyedRequest.KeyedRequestCoder.INSTANCE)));
-    }
-    PCollectionView<long[]> totals =
-        input.apply("CountAndMeasure", Combine.globally(new Totals()).asSingletonView());
+  public PCollection<KV<Integer, Iterable<Pack>>> expand(PCollection<KeyedRequest> input) {
     return input
+        .apply("AssignShardKey", ParDo.of(new AssignKeyFn()))
+        .setCoder(KvCoder.of(VarIntCoder.of(), KeyedRequest.KeyedRequestCoder.INSTANCE))
         .apply(
-            "AssignShardKey",
-            ParDo.of(new AssignKeyFn(totals, 0, settings)).withSideInputs(totals))
-        .setCoder(kvCoder)
-        .apply("GroupShards", GroupByKey.create());
+            "BatchByCountAndBytes",
+            GroupIntoBatches.<Integer, KeyedRequest>ofSize(settings.maxRequestsPerJob)
+                .withByteSize(settings.maxBytesPerJob, new LineWeigher())
+                .withMaxBufferingDuration(maxBufferingDuration))
+        .setCoder(KvCoder.of(VarIntCoder.of(), IterableCoder.of(KeyedRequest.KeyedRequestCoder.INSTANCE)))
+        .apply(
+            "AsPacks",
+            MapElements.into(new TypeDescriptor<KV<Integer, Iterable<Pack>>>() {})
+                .via(batch -> KV.of(batch.getKey(), (Iterable<Pack>) () -> new Packing(batch.getValue().iterator()))))
+        .setCoder(KvCoder.of(VarIntCoder.of(), IterableCoder.of(Pack.PackCoder.INSTANCE)));
   }
 
   /** Sizes a line for the byte limit; the same estimate the stage step splits by. */
@@ -71,8 +63,12 @@ final class ShardRequests
 
   /** How many shards the totals ask for: a little headroom, as hashing spreads keys unevenly. */
   static int shardCount(long requests, long bytes, BatchSettings s) {
-    long byCount = (long) Math.ceil(requests / (0.95 * s.maxRequestsPerJob));
-    long byBytes = (long) Math.ceil(bytes / (0.9 * s.maxBytesPerJob));
+    return shardCount(requests, bytes, s.maxRequestsPerJob, s.maxBytesPerJob);
+  }
+
+  static int shardCount(long requests, long bytes, long maxRequests, long maxBytes) {
+    long byCount = (long) Math.ceil(requests / (0.95 * maxRequests));
+    long byBytes = (long) Math.ceil(bytes / (0.9 * maxBytes));
     return (int) Math.max(1, Math.min(Integer.MAX_VALUE, Math.max(byCount, byBytes)));
   }
 
@@ -88,86 +84,60 @@ final class ShardRequests
   }
 
   static final class AssignKeyFn extends DoFn<KeyedRequest, KV<Integer, KeyedRequest>> {
-    private final PCollectionView<long[]> totals;
-    private final int fixedShards;
-    private final BatchSettings settings;
-
-    AssignKeyFn(PCollectionView<long[]> totals, int fixedShards, BatchSettings settings) {
-      this.totals = totals;
-      this.fixedShards = fixedShards;
-      this.settings = settings;
-    }
-
     @ProcessElement
-    public void process(ProcessContext c) {
-      int shards = fixedShards;
-      if (totals != null) {
-        long[] t = c.sideInput(totals);
-        shards = shardCount(t[0], t[1], settings);
-      }
-      KeyedRequest r = c.element();
-      c.output(KV.of(shardOf(r.key, shards), r));
+    public void process(@Element KeyedRequest r, OutputReceiver<KV<Integer, KeyedRequest>> out) {
+      out.output(KV.of(shardOf(r.key, UNBOUNDED_SHARD_KEYS), r));
     }
   }
 
-  /** Counts requests and their line bytes. */
-  static final class Totals extends Combine.CombineFn<KeyedRequest, long[], long[]>
-      implements Serializable {
-    @Override
-    public long[] createAccumulator() {
-      return new long[2];
+  /** Packs of a batch's requests, built as they are read (a batch is never held twice). */
+  static final class Packing implements Iterator<Pack> {
+    private final Iterator<KeyedRequest> requests;
+
+    Packing(Iterator<KeyedRequest> requests) {
+      this.requests = requests;
     }
 
     @Override
-    public long[] addInput(long[] acc, KeyedRequest r) {
-      acc[0]++;
-      acc[1] += r.lineBytes();
-      return acc;
+    public boolean hasNext() {
+      return requests.hasNext();
     }
 
     @Override
-    public long[] mergeAccumulators(Iterable<long[]> accs) {
-      long[] sum = new long[2];
-      for (long[] a : accs) {
-        sum[0] += a[0];
-        sum[1] += a[1];
+    public Pack next() {
+      if (!requests.hasNext()) {
+        throw new NoSuchElementException();
       }
-      return sum;
-    }
-
-    @Override
-    public long[] extractOutput(long[] acc) {
-      return acc;
-    }
-
-    @Override
-    public org.apache.beam.sdk.coders.Coder<long[]> getAccumulatorCoder(
-        org.apache.beam.sdk.coders.CoderRegistry registry,
-        org.apache.beam.sdk.coders.Coder<KeyedRequest> inputCoder) {
-      return LongPairCoder.INSTANCE;
-    }
-
-    @Override
-    public org.apache.beam.sdk.coders.Coder<long[]> getDefaultOutputCoder(
-        org.apache.beam.sdk.coders.CoderRegistry registry,
-        org.apache.beam.sdk.coders.Coder<KeyedRequest> inputCoder) {
-      return LongPairCoder.INSTANCE;
+      KeyedRequest first = requests.next();
+      Pack.Builder pack = new Pack.Builder(0, first.priorAttempts + 1, 64 * 1024);
+      pack.add(new Pack.Line(first.key, first.request));
+      while (pack.bytes() < Pack.TARGET_BYTES && requests.hasNext()) {
+        KeyedRequest r = requests.next();
+        pack.add(new Pack.Line(r.key, r.request));
+      }
+      return pack.build();
     }
   }
 
-  /** Two var-longs. */
-  static final class LongPairCoder extends ElementCoder<long[]> {
-    static final LongPairCoder INSTANCE = new LongPairCoder();
+  /** A long array: its length, then each value as a var-long. */
+  static final class LongsCoder extends ElementCoder<long[]> {
+    static final LongsCoder INSTANCE = new LongsCoder();
 
     @Override
     public void encode(long[] v, java.io.OutputStream out) throws java.io.IOException {
-      VarLongCoder.of().encode(v[0], out);
-      VarLongCoder.of().encode(v[1], out);
+      Codec.writeVarInt(v.length, out);
+      for (long x : v) {
+        VarLongCoder.of().encode(x, out);
+      }
     }
 
     @Override
     public long[] decode(java.io.InputStream in) throws java.io.IOException {
-      return new long[] {VarLongCoder.of().decode(in), VarLongCoder.of().decode(in)};
+      long[] v = new long[Codec.readVarInt(in)];
+      for (int i = 0; i < v.length; i++) {
+        v[i] = VarLongCoder.of().decode(in);
+      }
+      return v;
     }
   }
 }

@@ -3,28 +3,23 @@ package io.geminibatch.connector;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
-import java.util.HashSet;
-import java.util.Set;
 import java.util.UUID;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.TupleTag;
 
 /**
- * Stage 3, stage: writes a group of requests as one or more JSONL files ({@code {"key",
- * "request"}} lines) in the staging location, split by the job limits. A file's name is a hash
- * of the set of its requests, so a replayed group writes the same files under the same names. A
- * key seen twice in a group is a failure (keys are hashed to groups, so every duplicate of a key
- * meets its first occurrence here).
+ * Stage 3, stage: writes a group of packed requests as one or more JSONL files ({@code {"key",
+ * "request"}} lines, copied from the packs as they are) in the staging location: one per part of
+ * the group (a part is chosen by a hash of the key), split further only if a part overflows a job
+ * limit. A file's name is a hash of the set of its lines, so a replayed group writes the same
+ * files under the same names. A key seen twice in a group is a failure (keys are hashed to
+ * buckets, so every duplicate of a key meets its first occurrence here).
  */
-final class StageFn extends DoFn<KV<Integer, Iterable<KeyedRequest>>, ShardRef> {
+final class StageFn extends DoFn<KV<Integer, Iterable<Pack>>, ShardRef> {
   /** google.rpc.Code ALREADY_EXISTS, for a duplicate key. */
   static final int ALREADY_EXISTS = 6;
   static final TupleTag<ShardRef> SHARDS = new TupleTag<ShardRef>() {};
-  private static final byte[] KEY_PREFIX = "{\"key\":".getBytes(StandardCharsets.UTF_8);
-  private static final byte[] REQUEST_PREFIX = ",\"request\":".getBytes(StandardCharsets.UTF_8);
-  private static final byte[] LINE_END = "}\n".getBytes(StandardCharsets.UTF_8);
 
   private final BatchSettings settings;
   private final TupleTag<GenerateFailure> failures;
@@ -37,43 +32,66 @@ final class StageFn extends DoFn<KV<Integer, Iterable<KeyedRequest>>, ShardRef> 
 
   @RequiresStableInput
   @ProcessElement
-  public void process(@Element KV<Integer, Iterable<KeyedRequest>> group, MultiOutputReceiver out)
+  public void process(@Element KV<Integer, Iterable<Pack>> group, MultiOutputReceiver out)
       throws IOException {
     // One pass (a grouped iterable may not be re-iterable, as on Flink): each file is written
-    // under a temporary name and renamed to the hash of its requests once it is complete.
+    // under a temporary name and renamed to the hash of its lines once it is complete.
     StageClock clock = new StageClock();
-    Set<String> seen = new HashSet<>();
-    ShardWriter writer = null;
-    for (KeyedRequest r : group.getValue()) {
-      if (!seen.add(r.key)) {
+    FingerprintSet seen = new FingerprintSet();
+    ShardWriter[] writers = null;
+    for (Pack pack : group.getValue()) {
+      for (GenerateFailure f : pack.failures) {
         metrics.failures.inc();
-        out.get(failures)
-            .output(
-                new GenerateFailure(
-                    r.key,
-                    r.requestJson(),
-                    GenerateFailure.Stage.VALIDATE,
-                    ALREADY_EXISTS,
-                    "duplicate key '" + r.key + "': keys must be unique within a run",
-                    null,
-                    r.priorAttempts));
-        continue;
+        out.get(failures).output(f);
       }
-      if (writer != null
-          && (writer.lines + 1 > settings.maxRequestsPerJob
-              || writer.estimatedBytes + r.lineBytes() > settings.maxBytesPerJob)) {
-        emit(writer.finish(), out, clock);
-        writer = null;
+      if (writers == null && pack.count > 0) {
+        writers = new ShardWriter[pack.parts]; // packs of failures only carry no parts
       }
-      if (writer == null) {
-        writer = new ShardWriter(r.priorAttempts + 1);
+      for (int i = 0; i < pack.count; i++) {
+        int start = pack.lineStart(i);
+        int length = pack.ends[i] - start;
+        if (!seen.add(pack.keyA(i), pack.keyB(i))) {
+          duplicate(pack, start, length, out);
+          continue;
+        }
+        int part = writers.length == 1 ? 0 : (int) Math.floorMod(pack.keyB(i), (long) writers.length);
+        ShardWriter writer = writers[part];
+        if (writer != null
+            && (writer.lines + 1 > settings.maxRequestsPerJob || writer.bytes + length > settings.maxBytesPerJob)) {
+          emit(writer.finish(), out, clock);
+          writer = null;
+        }
+        if (writer == null) {
+          writer = new ShardWriter(pack.attempt);
+          writers[part] = writer;
+        }
+        writer.write(pack.lines, start, length, pack.lineA(i), pack.lineB(i));
       }
-      writer.write(r);
     }
-    if (writer != null) {
-      emit(writer.finish(), out, clock);
+    if (writers != null) {
+      for (ShardWriter writer : writers) {
+        if (writer != null) {
+          emit(writer.finish(), out, clock);
+        }
+      }
     }
     metrics.stageMillis.inc(clock.millis());
+  }
+
+  /** A second line with a key already seen: a failure, not staged. */
+  private void duplicate(Pack pack, int start, int length, MultiOutputReceiver out) throws IOException {
+    String[] keyAndRequest = ShardLines.keyAndRequest(pack.lines, start, length);
+    metrics.failures.inc();
+    out.get(failures)
+        .output(
+            new GenerateFailure(
+                keyAndRequest[0],
+                keyAndRequest[1],
+                GenerateFailure.Stage.VALIDATE,
+                ALREADY_EXISTS,
+                "duplicate key '" + keyAndRequest[0] + "': keys must be unique within a run",
+                null,
+                pack.attempt - 1));
   }
 
   private static void emit(ShardRef shard, MultiOutputReceiver out, StageClock clock) {
@@ -83,17 +101,15 @@ final class StageFn extends DoFn<KV<Integer, Iterable<KeyedRequest>>, ShardRef> 
   }
 
   /**
-   * Writes one shard's {@code {"key":K,"request":R}} lines, counting them and summing a hash of
-   * each line: sums commute, so the name depends on the set of requests, not their order.
+   * Writes one shard's lines, counting them and summing each line's hash: sums commute, so the
+   * name depends on the set of lines, not their order.
    */
   private final class ShardWriter {
     private final String tempPath;
     private final OutputStream out;
     private final int attempt;
-    private final long[] hash = new long[2];
     long lines;
     long bytes;
-    long estimatedBytes;
     private long hashA;
     private long hashB;
 
@@ -103,21 +119,12 @@ final class StageFn extends DoFn<KV<Integer, Iterable<KeyedRequest>>, ShardRef> 
       this.out = new BufferedOutputStream(Staging.create(tempPath), 1 << 16);
     }
 
-    void write(KeyedRequest r) throws IOException {
-      byte[] key = Json.quoteUtf8(r.key);
-      out.write(KEY_PREFIX);
-      out.write(key);
-      out.write(REQUEST_PREFIX);
-      out.write(r.request);
-      out.write(LINE_END);
+    void write(byte[] buf, int off, int len, long lineA, long lineB) throws IOException {
+      out.write(buf, off, len);
       lines++;
-      bytes += KEY_PREFIX.length + key.length + REQUEST_PREFIX.length + r.request.length + LINE_END.length;
-      estimatedBytes += r.lineBytes();
-      // The line's hash: the request's, seeded with the key's.
-      Hash128.hash(key, 0, key.length, 0, hash);
-      Hash128.hash(r.request, 0, r.request.length, hash[0] ^ hash[1], hash);
-      hashA += hash[0];
-      hashB += hash[1];
+      bytes += len;
+      hashA += lineA;
+      hashB += lineB;
     }
 
     ShardRef finish() throws IOException {
