@@ -106,6 +106,7 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
   int run(String[] args, PrintStream err, Map<String, String> env) throws UsageException, IOException {
     long startNanos = System.nanoTime();
     OptionsT options = Args.parse(args, optionsClass);
+    Args.defaultRunner(args, options);
     FileSystems.setDefaultPipelineOptions(options);
     checkInputExists(options.getInput());
     try (Service service = Service.forBatch(options, env, err)) {
@@ -183,11 +184,13 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
   /**
    * Formats an element as its output line, counting them and the time taken ({@code writeMillis}:
    * formatting, and on runners that fuse steps, such as Flink, the file write downstream too).
+   * Both are counted per bundle: a metric update per line would cost more than the line.
    */
   static final class ToLineFn<T> extends DoFn<T, byte[]> {
     private final SerializableFunction<T, byte[]> format;
     private final Counter count;
     private final Counter writeMillis = Metrics.counter(NAMESPACE, "writeMillis");
+    private transient long lines;
     private transient long nanos;
 
     ToLineFn(String what, SerializableFunction<T, byte[]> format) {
@@ -198,13 +201,15 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
     @ProcessElement
     public void process(@Element T element, OutputReceiver<byte[]> out) {
       long start = System.nanoTime();
-      count.inc();
+      lines++;
       out.output(format.apply(element));
       nanos += System.nanoTime() - start;
     }
 
     @FinishBundle
     public void finishBundle() {
+      count.inc(lines);
+      lines = 0;
       // Whole milliseconds per bundle; the remainder carries over to the next one.
       writeMillis.inc(nanos / 1_000_000);
       nanos %= 1_000_000;

@@ -57,6 +57,7 @@ final class BenchmarkCommand {
     PipelineOptionsFactory.register(GenerateOptions.class);
     PipelineOptionsFactory.register(EmbedOptions.class);
     BenchmarkOptions options = Args.parseUnvalidated(args, BenchmarkOptions.class);
+    Args.defaultRunner(args, options);
     int prompts = options.getPrompts();
     int promptBytes = options.getPromptBytes();
     int embedPrompts = options.getEmbedPrompts() != null ? options.getEmbedPrompts() : Math.max(1, prompts / 10);
@@ -81,7 +82,7 @@ final class BenchmarkCommand {
 
   private void run(BenchmarkOptions options, Path work, int prompts, int promptBytes, int embedPrompts)
       throws UsageException, IOException {
-    figure("runner", options.getRunner().getSimpleName());
+    figure("runner", options.getRunner().getSimpleName() + parallelism(options));
     figure("cores", Runtime.getRuntime().availableProcessors());
     figure("maxHeapMB", mb(Runtime.getRuntime().maxMemory()));
     figure("prompts", prompts);
@@ -174,6 +175,13 @@ final class BenchmarkCommand {
     if (!complete) {
       throw new IOException(name + ": not every prompt came back exactly once (see " + name + ".complete)");
     }
+  }
+
+  private static String parallelism(BenchmarkOptions options) {
+    if (options.getRunner().getSimpleName().startsWith("Flink")) {
+      return " (parallelism " + options.as(org.apache.beam.runners.flink.FlinkPipelineOptions.class).getParallelism() + ")";
+    }
+    return " (targetParallelism " + options.as(org.apache.beam.runners.direct.DirectOptions.class).getTargetParallelism() + ")";
   }
 
   private static boolean isEmulatorThread(String thread) {

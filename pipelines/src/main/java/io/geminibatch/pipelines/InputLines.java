@@ -6,16 +6,16 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.channels.Channels;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import org.apache.beam.sdk.coders.Coder;
 import org.apache.beam.sdk.io.FileIO;
+import org.apache.beam.sdk.io.FileSystems;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.Reshuffle;
 import org.apache.beam.sdk.transforms.SerializableBiFunction;
 import org.apache.beam.sdk.values.PBegin;
 import org.apache.beam.sdk.values.PCollection;
@@ -36,8 +36,10 @@ import org.apache.beam.sdk.values.PCollection;
  *   <li>Blank lines are skipped (they still count in the line numbers).
  * </ul>
  *
- * <p>Files are read whole by one worker each ({@link FileIO}, compressed files included), which
- * is what numbering lines takes; the connector shards the requests after that.
+ * <p>A large uncompressed file is read by several workers at once, a range of whole lines each,
+ * each range knowing its first line's number ({@link FileRanges}); compressed files are read whole
+ * by one worker. Either way a line gets the same key; the connector shards the requests after
+ * that.
  */
 final class InputLines {
   private static final JsonFactory JSON =
@@ -151,6 +153,8 @@ final class InputLines {
   /**
    * Reads every file matching {@code filepattern} (an error if none does) into elements built by
    * {@code fromPrompt} or {@code fromRequest}, each given the key and the prompt or request JSON.
+   * A large uncompressed file is read by several workers at once, a range of lines each ({@link
+   * FileRanges}).
    */
   static <InT> PTransform<PBegin, PCollection<InT>> read(
       String filepattern,
@@ -162,15 +166,18 @@ final class InputLines {
       public PCollection<InT> expand(PBegin begin) {
         return begin
             .apply("Match", FileIO.match().filepattern(filepattern))
-            .apply("Open", FileIO.readMatches())
+            .apply("Split", ParDo.of(new FileRanges.SplitFn(FileRanges.RANGE_BYTES)))
+            .setCoder(FileRanges.RangeCoder.INSTANCE)
+            // Ranges to every worker.
+            .apply("Spread", Reshuffle.viaRandomKey())
             .apply("Lines", ParDo.of(new ReadLinesFn<>(fromPrompt, fromRequest)))
             .setCoder(coder);
       }
     };
   }
 
-  /** Streams one file's lines; never holds the file. */
-  static final class ReadLinesFn<InT> extends DoFn<FileIO.ReadableFile, InT> {
+  /** Streams one range's lines; never holds the file. */
+  static final class ReadLinesFn<InT> extends DoFn<FileRanges.Range, InT> {
     private final SerializableBiFunction<String, String, InT> fromPrompt;
     private final SerializableBiFunction<String, String, InT> fromRequest;
 
@@ -182,11 +189,10 @@ final class InputLines {
     }
 
     @ProcessElement
-    public void process(@Element FileIO.ReadableFile file, OutputReceiver<InT> out) throws IOException {
-      String fileName = file.getMetadata().resourceId().getFilename();
-      try (BufferedReader reader =
-          new BufferedReader(new InputStreamReader(Channels.newInputStream(file.open()), StandardCharsets.UTF_8))) {
-        long lineNumber = 0;
+    public void process(@Element FileRanges.Range range, OutputReceiver<InT> out) throws IOException {
+      String fileName = FileSystems.matchNewResource(range.file, false).getFilename();
+      try (BufferedReader reader = range.open()) {
+        long lineNumber = range.firstLine - 1;
         for (String text = reader.readLine(); text != null; text = reader.readLine()) {
           lineNumber++;
           if (lineNumber == 1 && text.startsWith("\uFEFF")) {
