@@ -106,9 +106,8 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
   int run(String[] args, PrintStream err, Map<String, String> env) throws UsageException, IOException {
     long startNanos = System.nanoTime();
     OptionsT options = Args.parse(args, optionsClass);
-    Args.defaultRunner(args, options);
     FileSystems.setDefaultPipelineOptions(options);
-    checkInputExists(options.getInput());
+    Args.defaultRunner(args, options, inputBytes(options.getInput()));
     try (Service service = Service.forBatch(options, env, err)) {
       PipelineResult run = runPipeline(options, service, null, err);
       summarize(run, options, service, startNanos, err);
@@ -159,11 +158,17 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
     }
   }
 
-  private static void checkInputExists(String input) throws UsageException, IOException {
+  /** The input's size in bytes; a usage error when no file matches it. */
+  private static long inputBytes(String input) throws UsageException, IOException {
     MatchResult match = FileSystems.match(input, EmptyMatchTreatment.ALLOW);
     if (match.status() != MatchResult.Status.OK || match.metadata().isEmpty()) {
       throw new UsageException("--input: no file matches " + input);
     }
+    long bytes = 0;
+    for (MatchResult.Metadata file : match.metadata()) {
+      bytes += file.sizeBytes();
+    }
+    return bytes;
   }
 
   /** Writes {@code PREFIX-what-SSSSS-of-NNNNN.jsonl} files, the lines' bytes as they are. */

@@ -57,9 +57,10 @@ final class BenchmarkCommand {
     PipelineOptionsFactory.register(GenerateOptions.class);
     PipelineOptionsFactory.register(EmbedOptions.class);
     BenchmarkOptions options = Args.parseUnvalidated(args, BenchmarkOptions.class);
-    Args.defaultRunner(args, options);
     int prompts = options.getPrompts();
     int promptBytes = options.getPromptBytes();
+    // The runner generate would choose for this input.
+    Args.defaultRunner(args, options, (long) prompts * (promptBytes + 1));
     int embedPrompts = options.getEmbedPrompts() != null ? options.getEmbedPrompts() : Math.max(1, prompts / 10);
     if (prompts < 1 || promptBytes < 32 || embedPrompts < 1 || embedPrompts > prompts) {
       throw new UsageException(
