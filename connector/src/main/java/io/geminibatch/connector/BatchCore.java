@@ -2,10 +2,15 @@ package io.geminibatch.connector;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.beam.sdk.transforms.Combine;
+import org.apache.beam.sdk.transforms.Count;
+import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.Flatten;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.Reshuffle;
+import org.apache.beam.sdk.transforms.windowing.GlobalWindows;
+import org.apache.beam.sdk.transforms.windowing.Window;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionList;
@@ -44,9 +49,10 @@ final class BatchCore<OutT> extends PTransform<PCollection<KV<Integer, Iterable<
 
   /** Packs a bounded input (see {@link PackFn}) and groups the packs into shards ({@link ShardPacks}). */
   static <T> PCollection<KV<Integer, Iterable<Pack>>> packAndShard(
-      PCollection<T> input, RequestSource<T> source, String packStep, String round, BatchSettings settings) {
+      PCollection<T> input, RequestSource<T> source, String packStep, int attempt, BatchSettings settings) {
+    String round = roundName(attempt);
     return input
-        .apply(packStep + round, ParDo.of(new PackFn<>(source)))
+        .apply(packStep + round, ParDo.of(new PackFn<>(source, PackSpill.dir(settings.stagingDir, attempt))))
         .setCoder(Pack.PackCoder.INSTANCE)
         .apply("Shard" + round, new ShardPacks(settings));
   }
@@ -58,8 +64,8 @@ final class BatchCore<OutT> extends PTransform<PCollection<KV<Integer, Iterable<
     PCollection<KeyedRequest> requests = null;
     PCollection<ShardRef> retriedShards = null;
     for (int attempt = 1; attempt <= settings.maxAttempts; attempt++) {
-      String round = attempt == 1 ? "" : " (attempt " + attempt + ")";
-      PCollection<KV<Integer, Iterable<Pack>>> groups = attempt == 1 ? firstRound : regroup(requests, round);
+      String round = roundName(attempt);
+      PCollection<KV<Integer, Iterable<Pack>>> groups = attempt == 1 ? firstRound : regroup(requests, attempt);
       PCollectionTuple staged =
           groups
               .apply(
@@ -68,6 +74,13 @@ final class BatchCore<OutT> extends PTransform<PCollection<KV<Integer, Iterable<
                       .withOutputTags(StageFn.SHARDS, TupleTagList.of(FAILURES)));
       allFailures.add(staged.get(FAILURES).setCoder(GenerateFailure.FailureCoder.of()));
       PCollection<ShardRef> shards = staged.get(StageFn.SHARDS).setCoder(ShardRef.ShardRefCoder.INSTANCE);
+      if (bounded && !settings.keepArtifacts) {
+        // Once the whole round is staged, its spilled packs have been read for the last time.
+        shards
+            .apply("Staged" + round, Window.<ShardRef>into(new GlobalWindows()))
+            .apply("CountStaged" + round, Combine.globally(Count.<ShardRef>combineFn()).withoutDefaults())
+            .apply("DeleteSpilledPacks" + round, ParDo.of(new DeleteSpillFn(PackSpill.dir(settings.stagingDir, attempt))));
+      }
       if (retriedShards != null) {
         shards =
             PCollectionList.of(shards)
@@ -127,10 +140,28 @@ final class BatchCore<OutT> extends PTransform<PCollection<KV<Integer, Iterable<
    * The requests a round sends back, grouped into the next round's shards: packed and measured
    * for a bounded input, batched by count, bytes and time for an unbounded one.
    */
-  private PCollection<KV<Integer, Iterable<Pack>>> regroup(PCollection<KeyedRequest> requests, String round) {
+  private PCollection<KV<Integer, Iterable<Pack>>> regroup(PCollection<KeyedRequest> requests, int attempt) {
     if (!bounded) {
-      return requests.apply("Shard" + round, new ShardRequests(settings, maxBufferingDuration));
+      return requests.apply("Shard" + roundName(attempt), new ShardRequests(settings, maxBufferingDuration));
     }
-    return packAndShard(requests, RequestSource.validated(), "Pack", round, settings);
+    return packAndShard(requests, RequestSource.validated(), "Pack", attempt, settings);
+  }
+
+  /** Deletes a round's spilled packs (see {@link PackSpill}). */
+  static final class DeleteSpillFn extends DoFn<Long, Void> {
+    private final String dir;
+
+    DeleteSpillFn(String dir) {
+      this.dir = dir;
+    }
+
+    @ProcessElement
+    public void process() throws java.io.IOException {
+      Staging.deleteMatching(dir + "*");
+    }
+  }
+
+  static String roundName(int attempt) {
+    return attempt == 1 ? "" : " (attempt " + attempt + ")";
   }
 }

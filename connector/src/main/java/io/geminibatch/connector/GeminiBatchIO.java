@@ -331,7 +331,7 @@ public final class GeminiBatchIO {
       PCollection<KV<Integer, Iterable<Pack>>> groups;
       if (bounded) {
         // Invalid requests ride with the packs to the stage step's failures.
-        groups = BatchCore.packAndShard(input, validate, "ValidateAndPack", "", settings);
+        groups = BatchCore.packAndShard(input, validate, "ValidateAndPack", 1, settings);
       } else {
         PCollectionTuple validated =
             input.apply("Validate", ParDo.of(validate).withOutputTags(ValidateFn.VALID, TupleTagList.of(failuresTag)));

@@ -45,10 +45,24 @@ final class Pack {
    * the failures: so the pack step has one output (see {@link JobEvent} for why that matters).
    */
   final List<GenerateFailure> failures;
+  /**
+   * For a spilled pack (see {@link PackSpill}): the file in the staging location that holds its
+   * encoding, at {@link #spillOffset} for {@link #spillLength} bytes; its arrays are then null
+   * until {@link #load}. Null for a pack that carries its lines.
+   */
+  final String spillPath;
+  final long spillOffset;
+  final int spillLength;
 
   private Pack(
       int bucket, int attempt, int parts, int count, byte[] lines, int size, int[] ends, long[] hashes,
       List<GenerateFailure> failures) {
+    this(bucket, attempt, parts, count, lines, size, ends, hashes, failures, null, 0, 0);
+  }
+
+  private Pack(
+      int bucket, int attempt, int parts, int count, byte[] lines, int size, int[] ends, long[] hashes,
+      List<GenerateFailure> failures, String spillPath, long spillOffset, int spillLength) {
     this.bucket = bucket;
     this.attempt = attempt;
     this.parts = parts;
@@ -58,10 +72,32 @@ final class Pack {
     this.ends = ends;
     this.hashes = hashes;
     this.failures = failures;
+    this.spillPath = spillPath;
+    this.spillOffset = spillOffset;
+    this.spillLength = spillLength;
   }
 
   Pack withParts(int parts) {
-    return new Pack(bucket, attempt, parts, count, lines, size, ends, hashes, failures);
+    return new Pack(
+        bucket, attempt, parts, count, lines, size, ends, hashes, failures, spillPath, spillOffset, spillLength);
+  }
+
+  boolean isSpilled() {
+    return spillPath != null;
+  }
+
+  /** What stands for this pack once its encoding is at {@code offset} in {@code path}. */
+  Pack spilledTo(String path, long offset, int length) {
+    return new Pack(bucket, attempt, parts, count, null, size, null, null, List.of(), path, offset, length);
+  }
+
+  /** The pack with its lines: itself, or its encoding read back from where it was spilled. */
+  Pack load(PackSpill.Reader reader) throws IOException {
+    if (spillPath == null) {
+      return this;
+    }
+    Pack p = PackCoder.INSTANCE.decode(new java.io.ByteArrayInputStream(reader.read(spillPath, spillOffset, spillLength)));
+    return p.withParts(parts);
   }
 
   /** A pack of no requests, carrying one failure. */
@@ -178,9 +214,24 @@ final class Pack {
   /** Deterministic coder: the arrays as they are. */
   static final class PackCoder extends ElementCoder<Pack> {
     static final PackCoder INSTANCE = new PackCoder();
+    private static final int IN_MEMORY = 0;
+    private static final int SPILLED = 1;
 
     @Override
     public void encode(Pack p, OutputStream out) throws IOException {
+      if (p.spillPath != null) {
+        out.write(SPILLED);
+        Codec.writeVarInt(p.bucket, out);
+        Codec.writeVarInt(p.attempt, out);
+        Codec.writeVarInt(p.parts, out);
+        Codec.writeVarInt(p.count, out);
+        Codec.writeVarInt(p.size, out);
+        Codec.writeString(p.spillPath, out);
+        Codec.writeVarLong(p.spillOffset, out);
+        Codec.writeVarInt(p.spillLength, out);
+        return;
+      }
+      out.write(IN_MEMORY);
       Codec.writeVarInt(p.bucket, out);
       Codec.writeVarInt(p.attempt, out);
       Codec.writeVarInt(p.parts, out);
@@ -200,6 +251,21 @@ final class Pack {
 
     @Override
     public Pack decode(InputStream in) throws IOException {
+      int form = in.read();
+      if (form == SPILLED) {
+        int bucket = Codec.readVarInt(in);
+        int attempt = Codec.readVarInt(in);
+        int parts = Codec.readVarInt(in);
+        int count = Codec.readVarInt(in);
+        int size = Codec.readVarInt(in);
+        String path = Codec.readString(in);
+        long offset = Codec.readVarLong(in);
+        int length = Codec.readVarInt(in);
+        return new Pack(bucket, attempt, parts, count, null, size, null, null, List.of(), path, offset, length);
+      }
+      if (form != IN_MEMORY) {
+        throw new IOException("not an encoded pack: form " + form);
+      }
       int bucket = Codec.readVarInt(in);
       int attempt = Codec.readVarInt(in);
       int parts = Codec.readVarInt(in);

@@ -1,6 +1,9 @@
 package io.geminibatch.connector;
 
+import java.io.IOException;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.windowing.BoundedWindow;
@@ -12,9 +15,19 @@ import org.apache.beam.sdk.transforms.windowing.BoundedWindow;
  * is sent on when it reaches {@link Pack#TARGET_BYTES}, when the lines held reach a share of the
  * heap, and at the end of the bundle; so memory holds at most that share, whatever the input's
  * size. Everything after this step moves packs, not requests.
+ *
+ * <p>A bundle that holds {@link PackSpill#SPILL_FROM_BYTES} or more writes its packs to one file
+ * in the staging location ({@link PackSpill}) and sends on, at its end, only where each pack is:
+ * the shuffle that follows then moves metadata, not the requests.
  */
 final class PackFn<T> extends DoFn<T, Pack> {
   private final RequestSource<T> source;
+  private final StageMetrics metrics = new StageMetrics();
+  /** Where this round's packs are spilled; null to never spill. */
+  private final String spillDir;
+  private transient PackSpill.Writer spill;
+  private transient List<Pack> spilled;
+  private transient List<BoundedWindow> spilledWindows;
   private transient long budget;
   /** What a pack holds when the budget is reached with every bucket open: its first size. */
   private transient int capacity;
@@ -24,8 +37,9 @@ final class PackFn<T> extends DoFn<T, Pack> {
   private transient Pack.Builder[] lastBuckets;
   private transient long held;
 
-  PackFn(RequestSource<T> source) {
+  PackFn(RequestSource<T> source, String spillDir) {
     this.source = source;
+    this.spillDir = spillDir;
   }
 
   @Setup
@@ -41,10 +55,13 @@ final class PackFn<T> extends DoFn<T, Pack> {
     lastWindow = null;
     lastBuckets = null;
     held = 0;
+    spill = null;
+    spilled = new ArrayList<>();
+    spilledWindows = new ArrayList<>();
   }
 
   @ProcessElement
-  public void process(@Element T input, BoundedWindow window, OutputReceiver<Pack> out) {
+  public void process(@Element T input, BoundedWindow window, OutputReceiver<Pack> out) throws IOException {
     KeyedRequest request = source.request(input, failure -> out.output(Pack.of(failure)));
     if (request == null) {
       return;
@@ -59,7 +76,7 @@ final class PackFn<T> extends DoFn<T, Pack> {
     int attempt = request.priorAttempts + 1;
     Pack.Builder pack = buckets[bucket];
     if (pack != null && pack.attempt != attempt) {
-      send(pack, out);
+      send(pack, out, window);
       pack = null;
     }
     if (pack == null) {
@@ -69,14 +86,14 @@ final class PackFn<T> extends DoFn<T, Pack> {
     pack.add(line);
     held += line.length();
     if (pack.bytes() >= Pack.TARGET_BYTES) {
-      send(pack, out);
+      send(pack, out, window);
       buckets[bucket] = null;
     }
     if (held >= budget) {
       // Packs of other windows wait for the end of the bundle: output() is for this window.
       for (int b = 0; b < buckets.length; b++) {
         if (buckets[b] != null) {
-          send(buckets[b], out);
+          send(buckets[b], out, window);
           buckets[b] = null;
         }
       }
@@ -89,20 +106,52 @@ final class PackFn<T> extends DoFn<T, Pack> {
     }
   }
 
-  private void send(Pack.Builder pack, OutputReceiver<Pack> out) {
+  /** Sends a pack on now, or spills it (a bundle that holds enough spills all its packs). */
+  private void send(Pack.Builder pack, OutputReceiver<Pack> out, BoundedWindow window) throws IOException {
+    boolean spillIt = spill != null || (spillDir != null && held >= PackSpill.SPILL_FROM_BYTES);
     held -= pack.bytes();
-    out.output(pack.build());
+    if (spillIt) {
+      spill(pack.build(), window);
+    } else {
+      out.output(pack.build());
+    }
+  }
+
+  private void spill(Pack pack, BoundedWindow window) throws IOException {
+    if (spill == null) {
+      spill = new PackSpill.Writer(spillDir);
+    }
+    spilled.add(spill.write(pack));
+    spilledWindows.add(window);
   }
 
   @FinishBundle
-  public void finishBundle(FinishBundleContext c) {
+  public void finishBundle(FinishBundleContext c) throws IOException {
+    boolean spillRest = spill != null || (spillDir != null && held >= PackSpill.SPILL_FROM_BYTES);
     for (Map.Entry<BoundedWindow, Pack.Builder[]> w : open.entrySet()) {
       for (Pack.Builder pack : w.getValue()) {
-        if (pack != null) {
+        if (pack == null) {
+          continue;
+        }
+        if (spillRest) {
+          spill(pack.build(), w.getKey());
+        } else {
           c.output(pack.build(), w.getKey().maxTimestamp(), w.getKey());
         }
       }
     }
+    if (spill != null) {
+      // The file is complete before anything names it.
+      spill.close();
+      spill = null;
+      metrics.packsSpilled.inc(spilled.size());
+      for (int i = 0; i < spilled.size(); i++) {
+        BoundedWindow w = spilledWindows.get(i);
+        c.output(spilled.get(i), w.maxTimestamp(), w);
+      }
+    }
+    spilled = null;
+    spilledWindows = null;
     open = null;
     source.flushMetrics();
   }

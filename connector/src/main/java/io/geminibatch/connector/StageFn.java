@@ -39,33 +39,36 @@ final class StageFn extends DoFn<KV<Integer, Iterable<Pack>>, ShardRef> {
     StageClock clock = new StageClock();
     FingerprintSet seen = new FingerprintSet();
     ShardWriter[] writers = null;
-    for (Pack pack : group.getValue()) {
-      for (GenerateFailure f : pack.failures) {
-        metrics.failures.inc();
-        out.get(failures).output(f);
-      }
-      if (writers == null && pack.count > 0) {
-        writers = new ShardWriter[pack.parts]; // packs of failures only carry no parts
-      }
-      for (int i = 0; i < pack.count; i++) {
-        int start = pack.lineStart(i);
-        int length = pack.ends[i] - start;
-        if (!seen.add(pack.keyA(i), pack.keyB(i))) {
-          duplicate(pack, start, length, out);
-          continue;
+    try (PackSpill.Reader spilled = new PackSpill.Reader()) {
+      for (Pack ref : group.getValue()) {
+        Pack pack = ref.load(spilled);
+        for (GenerateFailure f : pack.failures) {
+          metrics.failures.inc();
+          out.get(failures).output(f);
         }
-        int part = writers.length == 1 ? 0 : (int) Math.floorMod(pack.keyB(i), (long) writers.length);
-        ShardWriter writer = writers[part];
-        if (writer != null
-            && (writer.lines + 1 > settings.maxRequestsPerJob || writer.bytes + length > settings.maxBytesPerJob)) {
-          emit(writer.finish(), out, clock);
-          writer = null;
+        if (writers == null && pack.count > 0) {
+          writers = new ShardWriter[pack.parts]; // packs of failures only carry no parts
         }
-        if (writer == null) {
-          writer = new ShardWriter(pack.attempt);
-          writers[part] = writer;
+        for (int i = 0; i < pack.count; i++) {
+          int start = pack.lineStart(i);
+          int length = pack.ends[i] - start;
+          if (!seen.add(pack.keyA(i), pack.keyB(i))) {
+            duplicate(pack, start, length, out);
+            continue;
+          }
+          int part = writers.length == 1 ? 0 : (int) Math.floorMod(pack.keyB(i), (long) writers.length);
+          ShardWriter writer = writers[part];
+          if (writer != null
+              && (writer.lines + 1 > settings.maxRequestsPerJob || writer.bytes + length > settings.maxBytesPerJob)) {
+            emit(writer.finish(), out, clock);
+            writer = null;
+          }
+          if (writer == null) {
+            writer = new ShardWriter(pack.attempt);
+            writers[part] = writer;
+          }
+          writer.write(pack.lines, start, length, pack.lineA(i), pack.lineB(i));
         }
-        writer.write(pack.lines, start, length, pack.lineA(i), pack.lineB(i));
       }
     }
     if (writers != null) {

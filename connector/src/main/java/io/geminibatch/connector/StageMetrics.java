@@ -13,6 +13,7 @@ final class StageMetrics implements Serializable {
   final Counter invalidRequests = Metrics.counter(NAMESPACE, "invalidRequests");
   final Counter shardsStaged = Metrics.counter(NAMESPACE, "shardsStaged");
   final Counter bytesStaged = Metrics.counter(NAMESPACE, "bytesStaged");
+  final Counter packsSpilled = Metrics.counter(NAMESPACE, "packsSpilled");
   final Counter jobsSubmitted = Metrics.counter(NAMESPACE, "jobsSubmitted");
   final Counter jobsReattached = Metrics.counter(NAMESPACE, "jobsReattached");
   final Counter jobsSucceeded = Metrics.counter(NAMESPACE, "jobsSucceeded");

@@ -28,6 +28,23 @@ final class Staging {
     return Channels.newInputStream(FileSystems.open(resource(path)));
   }
 
+  static java.nio.channels.ReadableByteChannel openChannel(String path) throws IOException {
+    return FileSystems.open(resource(path));
+  }
+
+  /** Deletes every file matching {@code glob} (a directory's files: {@code dir + "*"}). */
+  static void deleteMatching(String glob) throws IOException {
+    MatchResult m = FileSystems.match(glob, EmptyMatchTreatment.ALLOW);
+    if (m.status() != MatchResult.Status.OK || m.metadata().isEmpty()) {
+      return;
+    }
+    List<ResourceId> ids = new ArrayList<>();
+    for (MatchResult.Metadata md : m.metadata()) {
+      ids.add(md.resourceId());
+    }
+    FileSystems.delete(ids, MoveOptions.StandardMoveOptions.IGNORE_MISSING_FILES);
+  }
+
   static boolean exists(String path) throws IOException {
     MatchResult m = FileSystems.match(path, EmptyMatchTreatment.ALLOW);
     return m.status() == MatchResult.Status.OK && !m.metadata().isEmpty();

@@ -95,6 +95,40 @@ class GenerateTest {
   }
 
   @Test
+  void largeBundlesSpillTheirPacksToStagingAndTheSpillIsGoneAfterwards() throws IOException {
+    // 3 MB of prompts: bundles this large write their packs to the staging location and only
+    // where each pack is crosses the shuffle. A duplicated key must still meet its twin there.
+    HashMap<String, String> prompts = new HashMap<>();
+    for (int i = 0; i < 3000; i++) {
+      prompts.put("big" + i, "Prompt " + i + " " + "abcdefghij".repeat(100));
+    }
+    List<GenerateRequest> list = new ArrayList<>();
+    prompts.forEach((k, v) -> list.add(GenerateRequest.ofPrompt(k, v)));
+    list.add(GenerateRequest.ofPrompt("big7", prompts.get("big7")));
+    Pipeline p = TestPipelines.direct();
+    GeminiBatchIO.GenerateResult result =
+        p.apply(Create.of(list))
+            .apply(TestPipelines.generate(emulator, staging).withMaxRequestsPerJob(700).withInlineThresholdBytes(0));
+    PAssert.that(result.getResponses()).satisfies(Expect.echoes(prompts, 3000));
+    PAssert.that(result.getFailures())
+        .satisfies(
+            failures -> {
+              List<String> keys = new ArrayList<>();
+              failures.forEach(f -> keys.add(f.getKey() + " " + f.getMessage()));
+              assertEquals(1, keys.size(), keys.toString());
+              assertTrue(keys.get(0).startsWith("big7 duplicate key"), keys.get(0));
+              return null;
+            });
+    PipelineResult run = TestPipelines.run(p);
+    long spilled = TestPipelines.counter(run, "packsSpilled");
+    assertTrue(spilled > 0, "3 MB of prompts should have spilled packs, got " + spilled);
+    assertTrue(TestPipelines.counter(run, "jobsSubmitted") >= 5);
+    try (Stream<Path> left = Files.walk(staging)) {
+      assertEquals(List.of(), left.filter(Files::isRegularFile).map(Path::toString).toList());
+    }
+  }
+
+  @Test
   void smallShardsGoInlineAndAreMatchedByKeyWhenTheServiceReordersThem() {
     emulator.setFaults(Faults.builder().reorderInline(true).build());
     HashMap<String, String> prompts = prompts(600);
