@@ -46,7 +46,7 @@ import org.slf4j.LoggerFactory;
  * metadata the service left out, which can only be matched by their position.
  */
 @DoFn.BoundedPerElement
-final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, OutT> {
+final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, ResponseBatch<OutT>> {
   private static final Logger LOG = LoggerFactory.getLogger(AwaitJobFn.class);
   static final long RECONCILE = 1L << 50;
   static final long DONE = 1L << 60;
@@ -61,7 +61,7 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, OutT> {
 
   private final BatchSettings settings;
   private final KindSupport<OutT> kind;
-  private final TupleTag<OutT> responses;
+  private final TupleTag<ResponseBatch<OutT>> responses;
   private final StageMetrics metrics = new StageMetrics();
   private transient GeminiBatchClient client;
   /** Jobs seen terminal (their state no longer changes), by name; least recently used dropped. */
@@ -70,7 +70,7 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, OutT> {
   AwaitJobFn(
       BatchSettings settings,
       KindSupport<OutT> kind,
-      TupleTag<OutT> responses) {
+      TupleTag<ResponseBatch<OutT>> responses) {
     this.settings = settings;
     this.kind = kind;
     this.responses = responses;
@@ -284,7 +284,7 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, OutT> {
           blocks.anomaly();
           return;
         }
-        blocks.add(kind.toOutput(key, partial, raw, start, end, job.jobName));
+        blocks.add(kind.toOutput(key, partial, raw, start, end, job.jobName), end - start + key.length());
       });
       blocks.flush();
       complete = blocks.complete(job.shard.requestCount);
@@ -311,6 +311,7 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, OutT> {
     private final MultiOutputReceiver out;
     private final StageClock clock;
     private final java.util.List<OutT> pending = new java.util.ArrayList<>();
+    private final java.util.List<Integer> pendingBytes = new java.util.ArrayList<>();
     /** Keys emitted by this read (a resumed read cannot see those of earlier bundles). */
     final FingerprintSet emitted = new FingerprintSet();
     private final boolean resumed;
@@ -343,8 +344,9 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, OutT> {
       }
     }
 
-    void add(OutT output) {
+    void add(OutT output, int bytes) {
       pending.add(output);
+      pendingBytes.add(bytes);
     }
 
     void anomaly() {
@@ -361,15 +363,23 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, OutT> {
       claim(tracker, position);
       long[] tokens = new long[2];
       long t = System.nanoTime();
-      for (OutT output : pending) {
-        kind.count(output, tokens);
-        out.get(responses).output(output);
+      int from = 0;
+      long bytes = 0;
+      for (int i = 0; i < pending.size(); i++) {
+        kind.count(pending.get(i), tokens);
+        bytes += pendingBytes.get(i);
+        if (bytes >= ResponseBatch.TARGET_BYTES || i == pending.size() - 1) {
+          out.get(responses).output(ResponseBatch.of(pending.subList(from, i + 1)));
+          from = i + 1;
+          bytes = 0;
+        }
       }
       clock.exclude(t);
       metrics.responses.inc(pending.size());
       metrics.promptTokens.inc(tokens[0]);
       metrics.candidatesTokens.inc(tokens[1]);
       pending.clear();
+      pendingBytes.clear();
       if (tracker.currentRestriction().getTo() <= position + 1) {
         // The runner took a checkpoint meanwhile: stop before reading a block that is not ours.
         throw new Yielded();

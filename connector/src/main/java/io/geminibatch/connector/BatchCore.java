@@ -59,7 +59,9 @@ final class BatchCore<OutT> extends PTransform<PCollection<KV<Integer, Iterable<
 
   @Override
   public PCollectionTuple expand(PCollection<KV<Integer, Iterable<Pack>>> firstRound) {
-    List<PCollection<OutT>> allResponses = new ArrayList<>();
+    List<PCollection<ResponseBatch<OutT>>> allResponses = new ArrayList<>();
+    TupleTag<ResponseBatch<OutT>> batches = new TupleTag<ResponseBatch<OutT>>() {};
+    ResponseBatch.BatchCoder<OutT> batchCoder = new ResponseBatch.BatchCoder<>(kind.outputCoder());
     List<PCollection<GenerateFailure>> allFailures = new ArrayList<>();
     PCollection<KeyedRequest> requests = null;
     PCollection<ShardRef> retriedShards = null;
@@ -101,9 +103,9 @@ final class BatchCore<OutT> extends PTransform<PCollection<KV<Integer, Iterable<
               .apply("KeepSubmitted" + round, Reshuffle.viaRandomKey())
               .apply(
                   "AwaitAndRead" + round,
-                  ParDo.of(new AwaitJobFn<>(settings, kind, responses))
-                      .withOutputTags(responses, TupleTagList.of(AwaitJobFn.EVENTS)));
-      allResponses.add(awaited.get(responses).setCoder(kind.outputCoder()));
+                  ParDo.of(new AwaitJobFn<>(settings, kind, batches))
+                      .withOutputTags(batches, TupleTagList.of(AwaitJobFn.EVENTS)));
+      allResponses.add(awaited.get(batches).setCoder(batchCoder));
       PCollectionTuple events =
           awaited
               .get(AwaitJobFn.EVENTS)
@@ -129,7 +131,10 @@ final class BatchCore<OutT> extends PTransform<PCollection<KV<Integer, Iterable<
       retriedShards = events.get(JobEvent.SplitFn.RETRY_SHARDS).setCoder(ShardRef.ShardRefCoder.INSTANCE);
     }
     PCollection<OutT> outputs =
-        PCollectionList.of(allResponses).apply("AllResponses", Flatten.pCollections());
+        PCollectionList.of(allResponses)
+            .apply("AllResponses", Flatten.pCollections())
+            .setCoder(batchCoder)
+            .apply("Responses", ParDo.of(new ResponseBatch.ExplodeFn<OutT>()));
     PCollection<GenerateFailure> failures =
         PCollectionList.of(allFailures).apply("AllFailures", Flatten.pCollections());
     return PCollectionTuple.of(responses, outputs.setCoder(kind.outputCoder()))
