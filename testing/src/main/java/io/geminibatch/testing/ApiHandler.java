@@ -596,7 +596,12 @@ final class ApiHandler implements HttpHandler {
 
   private void listFiles(HttpExchange ex, Map<String, String> query) throws IOException {
     int pageSize = pageSize(query, 10, 100);
-    FileStore.Page<StoredFile> page = files.list(pageSize, pageToken(query));
+    FileStore.Page<StoredFile> listed = files.list(pageSize, pageToken(query));
+    for (int attempt = 1; attempt < 4 && !hashed(listed.items); attempt++) {
+      // a file of the page was deleted while its SHA-256 was computed: list again without it
+      listed = files.list(pageSize, pageToken(query));
+    }
+    FileStore.Page<StoredFile> page = listed;
     sendJson(
         ex,
         200,
@@ -614,6 +619,18 @@ final class ApiHandler implements HttpHandler {
           }
           g.writeEndObject();
         });
+  }
+
+  /** Computes the (lazy) SHA-256 of each file; false when one was deleted meanwhile. */
+  private static boolean hashed(List<StoredFile> items) throws IOException {
+    for (StoredFile f : items) {
+      try {
+        f.sha256Base64();
+      } catch (ApiError e) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** Streams a file's bytes (or a {@code Range: bytes=N-[M]} of them) from disk. */

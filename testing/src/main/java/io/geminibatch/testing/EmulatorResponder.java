@@ -112,6 +112,35 @@ public final class EmulatorResponder {
     return responseIdOf(answerText.getBytes(StandardCharsets.UTF_8));
   }
 
+  /** Writes the 23 characters of the responseId of the prompt's answer into {@code out}. */
+  static void responseId(Prompt prompt, byte[] out, int at) {
+    MessageDigest d = SHA256.get();
+    byte[] h;
+    if (prompt.answerEscaped) {
+      h = d.digest(prompt.answerUtf8());
+    } else {
+      d.update(prompt.answer, 0, prompt.answerLength);
+      h = d.digest();
+    }
+    // base64url without padding of h[0..17): five groups of three bytes, then two bytes
+    int o = at;
+    for (int i = 0; i < 15; i += 3) {
+      int v = (h[i] & 0xFF) << 16 | (h[i + 1] & 0xFF) << 8 | (h[i + 2] & 0xFF);
+      out[o++] = BASE64URL[v >>> 18];
+      out[o++] = BASE64URL[(v >>> 12) & 63];
+      out[o++] = BASE64URL[(v >>> 6) & 63];
+      out[o++] = BASE64URL[v & 63];
+    }
+    int v = (h[15] & 0xFF) << 8 | (h[16] & 0xFF);
+    out[o++] = BASE64URL[v >>> 10];
+    out[o++] = BASE64URL[(v >>> 4) & 63];
+    out[o] = BASE64URL[(v << 2) & 63];
+  }
+
+  private static final byte[] BASE64URL =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+          .getBytes(StandardCharsets.US_ASCII);
+
   private static String responseIdOf(byte[] answerUtf8) {
     byte[] h = SHA256.get().digest(answerUtf8);
     return Base64.getUrlEncoder().withoutPadding().encodeToString(Arrays.copyOf(h, 17));
@@ -220,14 +249,14 @@ public final class EmulatorResponder {
       answerCodePoints = 0;
     }
 
-    private void beginContent() {
+    void beginContent() {
       System.arraycopy(PREFIX_BYTES, 0, current, 0, PREFIX_BYTES.length);
       currentLength = PREFIX_BYTES.length;
       currentEscaped = false;
       currentCodePoints = PREFIX_BYTES.length;
     }
 
-    private void appendText(byte[] b, int from, int to, long cps, boolean escaped) {
+    void appendText(byte[] b, int from, int to, long cps, boolean escaped) {
       int n = to - from;
       if (currentLength + n > current.length) {
         current = Arrays.copyOf(current, Math.max(current.length * 2, currentLength + n));
@@ -238,7 +267,7 @@ public final class EmulatorResponder {
       currentCodePoints += cps;
     }
 
-    private void endContent() {
+    void endContent() {
       byte[] t = answer;
       answer = current;
       current = t;
@@ -259,7 +288,7 @@ public final class EmulatorResponder {
     }
 
     /** UTF-8 of the decoded answer. */
-    private byte[] answerUtf8() {
+    byte[] answerUtf8() {
       return answerEscaped
           ? answer().getBytes(StandardCharsets.UTF_8)
           : Arrays.copyOf(answer, answerLength);
@@ -441,6 +470,19 @@ public final class EmulatorResponder {
     boolean escaped = false;
     boolean inSource = source != null && offset >= 0 && quote < sourceEnd && source[quote] == '"';
     while (inSource && i < sourceEnd && source[i] != '"') {
+      // eight bytes at a time up to the next quote or backslash
+      if (i + 8 <= sourceEnd) {
+        long w = Swar.word(source, i);
+        long m = Swar.eq(w, '"') | Swar.eq(w, '\\');
+        if (m == 0) {
+          i += 8;
+          continue;
+        }
+        i += Swar.firstByte(m);
+        if (source[i] == '"') {
+          break;
+        }
+      }
       if (source[i] == '\\') {
         escaped = true;
         i++;
@@ -469,6 +511,18 @@ public final class EmulatorResponder {
   static long codePoints(byte[] b, int from, int to) {
     long n = 0;
     for (int i = from; i < to; i++) {
+      // ASCII without escapes, eight bytes at a time: a code point each
+      while (i + 8 <= to) {
+        long w = Swar.word(b, i);
+        if (((w & Swar.HIGH) | Swar.eq(w, '\\')) != 0) {
+          break;
+        }
+        n += 8;
+        i += 8;
+      }
+      if (i == to) {
+        break;
+      }
       byte c = b[i];
       if (c == '\\') {
         n++;

@@ -5,18 +5,30 @@ final class LineCounter {
   long lines;
   private boolean lineHasContent;
 
+  /**
+   * A line counts when it has a byte other than space, tab and CR. Only a line's leading bytes
+   * are looked at one by one: once it has content, the scan jumps to its '\n' eight bytes at a
+   * time.
+   */
   void scan(byte[] b, int off, int len) {
     long n = lines;
     boolean content = lineHasContent;
-    for (int i = off, end = off + len; i < end; i++) {
-      byte c = b[i];
-      if (c == '\n') {
-        if (content) {
-          n++;
-          content = false;
+    int i = off;
+    int end = off + len;
+    while (i < end) {
+      if (content) {
+        i = Swar.indexOfNewline(b, i, end);
+        if (i == end) {
+          break;
         }
-      } else if (c != ' ' && c != '\t' && c != '\r') {
-        content = true;
+        n++;
+        content = false;
+        i++;
+      } else {
+        byte c = b[i++];
+        if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
+          content = true;
+        }
       }
     }
     lines = n;

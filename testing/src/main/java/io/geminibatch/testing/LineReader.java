@@ -42,10 +42,7 @@ final class LineReader {
       }
       any = true;
       int start = pos;
-      int i = start;
-      while (i < limit && buf[i] != '\n') {
-        i++;
-      }
+      int i = Swar.indexOfNewline(buf, start, limit);
       if (i < limit) {
         pos = i + 1;
         if (carried == 0) {
