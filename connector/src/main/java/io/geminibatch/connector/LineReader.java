@@ -29,13 +29,7 @@ final class LineReader implements AutoCloseable {
   /** Moves to the next line that is not blank; false at the end of the stream. */
   boolean next() throws IOException {
     while (true) {
-      int nl = -1;
-      for (int i = searchFrom; i < limit; i++) {
-        if (buf[i] == '\n') {
-          nl = i;
-          break;
-        }
-      }
+      int nl = indexOfNewline(buf, searchFrom, limit);
       if (nl >= 0) {
         setLine(pos, nl);
         pos = nl + 1;
@@ -58,6 +52,30 @@ final class LineReader implements AutoCloseable {
       fill();
       searchFrom = scanned;
     }
+  }
+
+  private static final java.lang.invoke.VarHandle LONGS =
+      java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+  private static final long ONES = 0x0101010101010101L;
+  private static final long HIGHS = 0x8080808080808080L;
+  private static final long NEWLINES = '\n' * ONES;
+
+  /** The first {@code '\n'} in {@code b[from, to)}, or -1; eight bytes at a time. */
+  static int indexOfNewline(byte[] b, int from, int to) {
+    int i = from;
+    for (int n = to - 7; i < n; i += 8) {
+      long x = (long) LONGS.get(b, i) ^ NEWLINES;
+      long found = (x - ONES) & ~x & HIGHS;
+      if (found != 0) {
+        return i + (Long.numberOfTrailingZeros(found) >>> 3);
+      }
+    }
+    for (; i < to; i++) {
+      if (b[i] == '\n') {
+        return i;
+      }
+    }
+    return -1;
   }
 
   private void setLine(int from, int newline) {

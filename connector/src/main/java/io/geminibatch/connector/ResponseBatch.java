@@ -1,7 +1,6 @@
 package io.geminibatch.connector;
 
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -77,6 +76,49 @@ final class ResponseBatch<T> implements Iterable<T> {
     };
   }
 
+  private static final ThreadLocal<Buffer> BUFFER = ThreadLocal.withInitial(Buffer::new);
+
+  /** A growable buffer without ByteArrayOutputStream's locking (coders write a byte at a time). */
+  private static final class Buffer extends OutputStream {
+    private byte[] buf = new byte[TARGET_BYTES + (TARGET_BYTES >> 2)];
+    private int size;
+
+    void reset() {
+      size = 0;
+    }
+
+    int size() {
+      return size;
+    }
+
+    int capacity() {
+      return buf.length;
+    }
+
+    private void ensure(int more) {
+      if (size + more > buf.length) {
+        buf = java.util.Arrays.copyOf(buf, Math.max(size + more, buf.length * 2));
+      }
+    }
+
+    @Override
+    public void write(int b) {
+      ensure(1);
+      buf[size++] = (byte) b;
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) {
+      ensure(len);
+      System.arraycopy(b, off, buf, size, len);
+      size += len;
+    }
+
+    void writeTo(OutputStream out) throws IOException {
+      out.write(buf, 0, size);
+    }
+  }
+
   /** The responses' own encodings back to back, behind their count and total length. */
   static final class BatchCoder<T> extends CustomCoder<ResponseBatch<T>> {
     private final Coder<T> coder;
@@ -87,17 +129,23 @@ final class ResponseBatch<T> implements Iterable<T> {
 
     @Override
     public void encode(ResponseBatch<T> batch, OutputStream out) throws IOException {
-      byte[] bytes = batch.encoded;
-      if (bytes == null) {
-        ByteArrayOutputStream buf = new ByteArrayOutputStream(64 * 1024);
-        for (T item : batch.items) {
-          coder.encode(item, buf);
-        }
-        bytes = buf.toByteArray();
-      }
       Codec.writeVarInt(batch.count, out);
-      Codec.writeVarInt(bytes.length, out);
-      out.write(bytes);
+      if (batch.encoded != null) {
+        Codec.writeVarInt(batch.encoded.length, out);
+        out.write(batch.encoded);
+        return;
+      }
+      // The length goes first: the responses are encoded into a buffer kept by the thread.
+      Buffer buf = BUFFER.get();
+      buf.reset();
+      for (T item : batch.items) {
+        coder.encode(item, buf);
+      }
+      Codec.writeVarInt(buf.size(), out);
+      buf.writeTo(out);
+      if (buf.capacity() > 4 * TARGET_BYTES) {
+        BUFFER.remove(); // an unusually large batch: do not keep its buffer
+      }
     }
 
     @Override

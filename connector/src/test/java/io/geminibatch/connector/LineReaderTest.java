@@ -43,6 +43,28 @@ class LineReaderTest {
   }
 
   @Test
+  void theEightBytesAtATimeNewlineSearchAgreesWithAPlainLoop() {
+    java.util.Random random = new java.util.Random(42);
+    byte[] alphabet = {'\n', 0x0b, 0x09, (byte) 0x8a, (byte) 0x0a, 'a', (byte) 0xff, 0, '"'};
+    for (int round = 0; round < 20_000; round++) {
+      byte[] b = new byte[random.nextInt(40)];
+      for (int i = 0; i < b.length; i++) {
+        b[i] = random.nextInt(4) == 0 ? alphabet[random.nextInt(alphabet.length)] : (byte) random.nextInt(256);
+      }
+      int from = b.length == 0 ? 0 : random.nextInt(b.length + 1);
+      int to = from + random.nextInt(b.length - from + 1);
+      int expected = -1;
+      for (int i = from; i < to; i++) {
+        if (b[i] == '\n') {
+          expected = i;
+          break;
+        }
+      }
+      assertEquals(expected, LineReader.indexOfNewline(b, from, to), java.util.Arrays.toString(b) + " " + from + ".." + to);
+    }
+  }
+
+  @Test
   void aLineLongerThanTheLimitIsAnErrorNotAnOutOfMemory() {
     assertThrows(IOException.class, () -> lines(trickle("x".repeat(200_000) + "\n"), 100_000));
   }
