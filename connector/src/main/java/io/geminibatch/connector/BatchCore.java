@@ -52,7 +52,7 @@ final class BatchCore<OutT> extends PTransform<PCollection<KV<Integer, Iterable<
       PCollection<T> input, RequestSource<T> source, String packStep, int attempt, BatchSettings settings) {
     String round = roundName(attempt);
     return input
-        .apply(packStep + round, ParDo.of(new PackFn<>(source, PackSpill.dir(settings.stagingDir, attempt))))
+        .apply(packStep + round, ParDo.of(new PackFn<>(source, PackSpill.dir(settings, attempt))))
         .setCoder(Pack.PackCoder.INSTANCE)
         .apply("Shard" + round, new ShardPacks(settings));
   }
@@ -81,7 +81,7 @@ final class BatchCore<OutT> extends PTransform<PCollection<KV<Integer, Iterable<
         shards
             .apply("Staged" + round, Window.<ShardRef>into(new GlobalWindows()))
             .apply("CountStaged" + round, Combine.globally(Count.<ShardRef>combineFn()).withoutDefaults())
-            .apply("DeleteSpilledPacks" + round, ParDo.of(new DeleteSpillFn(PackSpill.dir(settings.stagingDir, attempt))));
+            .apply("DeleteSpilledPacks" + round, ParDo.of(new DeleteSpillFn(PackSpill.dir(settings, attempt))));
       }
       if (retriedShards != null) {
         shards =

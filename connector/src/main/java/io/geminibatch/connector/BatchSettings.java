@@ -30,6 +30,12 @@ final class BatchSettings implements Serializable {
   final int maxAttempts;
   final boolean keepArtifacts;
   final long resultBlockBytes;
+  /**
+   * Names this application of the transform (made when the pipeline is built): its spilled packs
+   * go under their own directory, so two transforms sharing a staging location never delete each
+   * other's (see {@link PackSpill}).
+   */
+  final String expansionId = java.util.UUID.randomUUID().toString();
 
   BatchSettings(
       GeminiClientConfig client,

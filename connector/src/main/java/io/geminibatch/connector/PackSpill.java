@@ -16,7 +16,7 @@ import java.util.UUID;
 /**
  * Packs written to the staging location before the shuffle, so that the shuffle moves a few
  * bytes per pack instead of its lines. A bundle's large packs go one after another into one file
- * under {@code packs/r<round>/} of the staging location; what travels on is a spilled {@link Pack}
+ * under {@code packs/<expansion>/r<round>/} of the staging location; what travels on is a spilled {@link Pack}
  * (where its encoding is, and its counts), which the stage step {@link Pack#load loads}. The
  * shard a pack ends in still depends only on the set of requests (the pack's bucket and the
  * measured sizes), and the file a spilled pack names is complete before the pack is emitted:
@@ -28,9 +28,12 @@ final class PackSpill {
 
   private PackSpill() {}
 
-  /** The directory of a round's spilled packs. */
-  static String dir(String stagingDir, int round) {
-    return stagingDir + "packs/r" + round + "/";
+  /**
+   * The directory of a round's spilled packs: one per application of the transform (a pipeline
+   * that fails leaves its directory behind; nothing else reads or deletes it).
+   */
+  static String dir(BatchSettings settings, int round) {
+    return settings.stagingDir + "packs/" + settings.expansionId + "/r" + round + "/";
   }
 
   /** Appends packs to one new file; the file is complete once {@link #close} returns. */

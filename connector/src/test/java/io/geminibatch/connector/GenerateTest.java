@@ -129,6 +129,29 @@ class GenerateTest {
   }
 
   @Test
+  void twoTransformsSharingAStagingLocationEachKeepTheirOwnSpilledPacks() throws IOException {
+    Pipeline p = TestPipelines.direct();
+    for (String name : List.of("left", "right")) {
+      HashMap<String, String> prompts = new HashMap<>();
+      for (int i = 0; i < 1500; i++) {
+        prompts.put(name + i, name + " prompt " + i + " " + "0123456789".repeat(100));
+      }
+      List<GenerateRequest> list = new ArrayList<>();
+      prompts.forEach((k, v) -> list.add(GenerateRequest.ofPrompt(k, v)));
+      GeminiBatchIO.GenerateResult result =
+          p.apply("Create " + name, Create.of(list))
+              .apply("Generate " + name, TestPipelines.generate(emulator, staging).withMaxRequestsPerJob(500));
+      PAssert.that("responses " + name, result.getResponses()).satisfies(Expect.echoes(prompts, 1500));
+      PAssert.that("failures " + name, result.getFailures()).empty();
+    }
+    PipelineResult run = TestPipelines.run(p);
+    assertTrue(TestPipelines.counter(run, "packsSpilled") > 0);
+    try (Stream<Path> left = Files.walk(staging)) {
+      assertEquals(List.of(), left.filter(Files::isRegularFile).map(Path::toString).toList());
+    }
+  }
+
+  @Test
   void smallShardsGoInlineAndAreMatchedByKeyWhenTheServiceReordersThem() {
     emulator.setFaults(Faults.builder().reorderInline(true).build());
     HashMap<String, String> prompts = prompts(600);
