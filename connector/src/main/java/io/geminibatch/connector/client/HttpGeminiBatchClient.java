@@ -174,7 +174,7 @@ public final class HttpGeminiBatchClient implements GeminiBatchClient {
                 .header("X-Goog-Upload-Command", last ? "upload, finalize" : "upload")
                 .header("X-Goog-Upload-Offset", Long.toString(offset))
                 .header("Content-Type", "application/octet-stream")
-                .POST(BodyPublishers.ofByteArray(buffer, 0, length))
+                .POST(length == 0 ? BodyPublishers.noBody() : new ArraySlicePublisher(buffer, 0, length))
                 .build();
         try {
           GeminiFile file =
@@ -189,6 +189,9 @@ public final class HttpGeminiBatchClient implements GeminiBatchClient {
             throw e;
           }
           backoff(call, failures++, e);
+          // The failed exchange may still be reading its body (slices of the buffer, in place):
+          // the next chunk goes in a new buffer.
+          buffer = new byte[buffer.length];
           UploadState state = retrying(call, () -> queryUpload(call, session, size));
           if (state.file != null) {
             return state.file;
