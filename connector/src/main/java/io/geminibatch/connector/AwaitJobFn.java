@@ -311,7 +311,9 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, ResponseBatch<OutT>> {
     private final MultiOutputReceiver out;
     private final StageClock clock;
     private final java.util.List<OutT> pending = new java.util.ArrayList<>();
-    private final java.util.List<Integer> pendingBytes = new java.util.ArrayList<>();
+    /** Where the pending outputs are cut into batches of about {@link ResponseBatch#TARGET_BYTES}. */
+    private final java.util.List<Integer> cuts = new java.util.ArrayList<>();
+    private long bytesSinceCut;
     /** Keys emitted by this read (a resumed read cannot see those of earlier bundles). */
     final FingerprintSet emitted = new FingerprintSet();
     private final boolean resumed;
@@ -346,7 +348,11 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, ResponseBatch<OutT>> {
 
     void add(OutT output, int bytes) {
       pending.add(output);
-      pendingBytes.add(bytes);
+      bytesSinceCut += bytes;
+      if (bytesSinceCut >= ResponseBatch.TARGET_BYTES) {
+        cuts.add(pending.size());
+        bytesSinceCut = 0;
+      }
     }
 
     void anomaly() {
@@ -363,23 +369,25 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, ResponseBatch<OutT>> {
       claim(tracker, position);
       long[] tokens = new long[2];
       long t = System.nanoTime();
+      for (OutT output : pending) {
+        kind.count(output, tokens);
+      }
+      int lastCut = cuts.isEmpty() ? 0 : cuts.get(cuts.size() - 1);
+      if (lastCut < pending.size()) {
+        cuts.add(pending.size());
+      }
       int from = 0;
-      long bytes = 0;
-      for (int i = 0; i < pending.size(); i++) {
-        kind.count(pending.get(i), tokens);
-        bytes += pendingBytes.get(i);
-        if (bytes >= ResponseBatch.TARGET_BYTES || i == pending.size() - 1) {
-          out.get(responses).output(ResponseBatch.of(pending.subList(from, i + 1)));
-          from = i + 1;
-          bytes = 0;
-        }
+      for (int cut : cuts) {
+        out.get(responses).output(ResponseBatch.of(pending.subList(from, cut)));
+        from = cut;
       }
       clock.exclude(t);
       metrics.responses.inc(pending.size());
       metrics.promptTokens.inc(tokens[0]);
       metrics.candidatesTokens.inc(tokens[1]);
       pending.clear();
-      pendingBytes.clear();
+      cuts.clear();
+      bytesSinceCut = 0;
       if (tracker.currentRestriction().getTo() <= position + 1) {
         // The runner took a checkpoint meanwhile: stop before reading a block that is not ours.
         throw new Yielded();
