@@ -546,7 +546,7 @@ public final class EmulatorResponder {
     return n;
   }
 
-  private static int hex4(byte[] b, int at) {
+  static int hex4(byte[] b, int at) {
     int v = 0;
     for (int i = at; i < at + 4; i++) {
       int d = Character.digit(b[i], 16);

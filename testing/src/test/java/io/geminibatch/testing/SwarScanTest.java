@@ -87,10 +87,10 @@ class SwarScanTest {
       if (c == '\\') {
         n++;
         if (i + 5 < to && b[i + 1] == 'u') {
-          int unit = hex4(b, i + 2);
+          int unit = EmulatorResponder.hex4(b, i + 2);
           i += 5;
           if (unit >= 0xD800 && unit <= 0xDBFF && i + 6 < to && b[i + 1] == '\\' && b[i + 2] == 'u') {
-            int low = hex4(b, i + 3);
+            int low = EmulatorResponder.hex4(b, i + 3);
             if (low >= 0xDC00 && low <= 0xDFFF) {
               i += 6;
             }
@@ -103,18 +103,6 @@ class SwarScanTest {
       }
     }
     return n;
-  }
-
-  private static int hex4(byte[] b, int at) {
-    int v = 0;
-    for (int i = at; i < at + 4; i++) {
-      int d = Character.digit(b[i], 16);
-      if (d < 0) {
-        return -1;
-      }
-      v = v * 16 + d;
-    }
-    return v;
   }
 
   @Test
