@@ -7,8 +7,10 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -20,6 +22,7 @@ import org.apache.beam.sdk.io.FileSystems;
 import org.apache.beam.sdk.io.WriteFiles;
 import org.apache.beam.sdk.io.fs.EmptyMatchTreatment;
 import org.apache.beam.sdk.io.fs.MatchResult;
+import org.apache.beam.sdk.io.fs.MoveOptions;
 import org.apache.beam.sdk.io.fs.ResourceId;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.MetricNameFilter;
@@ -138,7 +141,31 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
         // The connector's settings name the bad value and the valid range.
         throw new UsageException(e.getMessage());
       }
+      removeEarlierOutputs(options.getOutput(), err);
       return execute(pipeline, service, java.time.Duration.ofSeconds(Math.min(pollSeconds, 30)), err);
+    }
+  }
+
+  /**
+   * Deletes the output files an earlier run left under the same {@code --output}: a rerun may
+   * write its results in a different number of files, and the earlier run's would then stand
+   * next to them under the same {@code PREFIX-responses-*.jsonl}. Only files named as this
+   * command names its own ({@code PREFIX-what-SSSSS-of-NNNNN.jsonl}) are touched.
+   */
+  static void removeEarlierOutputs(String output, PrintStream err) throws IOException {
+    List<ResourceId> earlier = new ArrayList<>();
+    for (String what : List.of("responses", "failures")) {
+      String pattern = outputName(output, what) + "-[0-9][0-9][0-9][0-9][0-9]-of-[0-9][0-9][0-9][0-9][0-9].jsonl";
+      MatchResult match = FileSystems.match(pattern, EmptyMatchTreatment.ALLOW);
+      if (match.status() == MatchResult.Status.OK) {
+        for (MatchResult.Metadata file : match.metadata()) {
+          earlier.add(file.resourceId());
+        }
+      }
+    }
+    if (!earlier.isEmpty()) {
+      err.println("gemini-batch: replacing " + earlier.size() + " output files of an earlier run under " + output);
+      FileSystems.delete(earlier, MoveOptions.StandardMoveOptions.IGNORE_MISSING_FILES);
     }
   }
 

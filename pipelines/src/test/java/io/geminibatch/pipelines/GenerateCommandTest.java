@@ -92,6 +92,23 @@ class GenerateCommandTest {
   }
 
   @Test
+  void aRerunReplacesTheEarlierRunsOutputFilesEvenInADifferentNumberOfFiles() throws IOException {
+    Path input = Cli.EXAMPLES.resolve("requests.jsonl");
+    Path prefix = tmp.resolve("again");
+    generate(input, prefix);
+    // As if an earlier run had written more files than this one will.
+    Files.writeString(tmp.resolve("again-responses-00007-of-00009.jsonl"), "{\"key\":\"stale\",\"response\":{}}\n");
+    Files.writeString(tmp.resolve("again-failures-00003-of-00004.jsonl"), "{\"key\":\"stale\"}\n");
+    Path unrelated = tmp.resolve("again-responses-notes.txt");
+    Files.writeString(unrelated, "mine");
+    Cli run = generate(input, prefix);
+
+    assertEchoes(expectedAnswers(input), prefix);
+    assertTrue(run.err.contains("replacing "), run.err);
+    assertEquals("mine", Files.readString(unrelated));
+  }
+
+  @Test
   void exampleRequestsInTheBatchApiFormatKeepTheirKeys() throws IOException {
     Path input = Cli.EXAMPLES.resolve("requests.jsonl");
     Path prefix = tmp.resolve("requests");
