@@ -110,7 +110,7 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
     long startNanos = System.nanoTime();
     OptionsT options = Args.parse(args, optionsClass);
     FileSystems.setDefaultPipelineOptions(options);
-    Args.defaultRunner(args, options, inputBytes(options.getInput()));
+    Args.defaultRunner(args, options, inputBytes(options.getInput()), env);
     try (Service service = Service.forBatch(options, env, err)) {
       PipelineResult run = runPipeline(options, service, null, err);
       summarize(run, options, service, startNanos, err);

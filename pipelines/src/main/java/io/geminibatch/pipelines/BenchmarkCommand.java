@@ -3,6 +3,7 @@ package io.geminibatch.pipelines;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import io.geminibatch.connector.GenerateRequest;
 import io.geminibatch.testing.EmulatorStats;
 import io.geminibatch.testing.GeminiEmulator;
 import java.io.BufferedWriter;
@@ -17,9 +18,14 @@ import java.time.Duration;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
+import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.coders.ByteArrayCoder;
 import org.apache.beam.sdk.io.FileSystems;
+import org.apache.beam.sdk.io.WriteFiles;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.apache.beam.sdk.transforms.MapElements;
+import org.apache.beam.sdk.values.TypeDescriptor;
 
 /**
  * {@code benchmark}: how close the main job comes to what this machine can do. Generates the
@@ -60,7 +66,7 @@ final class BenchmarkCommand {
     int prompts = options.getPrompts();
     int promptBytes = options.getPromptBytes();
     // The runner generate would choose for this input.
-    Args.defaultRunner(args, options, (long) prompts * (promptBytes + 1));
+    Args.defaultRunner(args, options, (long) prompts * (promptBytes + 1), System.getenv());
     int embedPrompts = options.getEmbedPrompts() != null ? options.getEmbedPrompts() : Math.max(1, prompts / 10);
     if (prompts < 1 || promptBytes < 32 || embedPrompts < 1 || embedPrompts > prompts) {
       throw new UsageException(
@@ -105,6 +111,9 @@ final class BenchmarkCommand {
     double baselineRate = base.lines / base.seconds();
 
     GenerateOptions generate = options.as(GenerateOptions.class);
+    double floor = runnerFloor(generate, promptFile, work.resolve("floor"), prompts, expected);
+    figure("runnerFloor.seconds", seconds(floor));
+    figure("runnerFloor.ratioToBaseline", String.format(Locale.ROOT, "%.2f", base.seconds() / floor));
     measure("generate", new GenerateCommand(), generate, promptFile, work.resolve("generate"), prompts, expected, baselineRate);
 
     Path texts = work.resolve("texts.txt");
@@ -112,6 +121,33 @@ final class BenchmarkCommand {
     figure("embed.prompts", embedPrompts);
     EmbedOptions embed = options.as(EmbedOptions.class);
     measure("embed", new EmbedCommand(), embed, texts, work.resolve("embed"), embedPrompts, expectedTexts, 0);
+  }
+
+  /**
+   * The runner's floor, in seconds: the prompts read as {@code generate} reads them and written
+   * back, a line each, on the same runner with the same options, and nothing else: no request
+   * built, no service. No transform that reads and writes every prompt on this runner can take
+   * less; the difference to {@code generate.seconds} is what the connector and the service cost.
+   */
+  private double runnerFloor(GenerateOptions options, Path input, Path dir, int prompts, long expectedKeys)
+      throws IOException {
+    Files.createDirectories(dir);
+    Pipeline pipeline = Pipeline.create(options);
+    pipeline
+        .apply("ReadInput", InputLines.read(input.toString(), GenerateRequest::ofPrompt, GenerateRequest::of, GenerateRequest.RequestCoder.of()))
+        .apply("ToLine", MapElements.into(TypeDescriptor.of(byte[].class)).via(JsonLines::input))
+        .setCoder(ByteArrayCoder.of())
+        .apply("Write", WriteFiles.to(new JsonlSink(FileSystems.matchNewResource(dir.resolve("out").toString(), false))));
+    System.gc();
+    long start = System.nanoTime();
+    PipelineResult.State state = pipeline.run().waitUntilFinish();
+    double seconds = (System.nanoTime() - start) / 1e9;
+    long[] lines = readResults(dir, "out-");
+    BatchCommand.deleteTree(dir);
+    if (state != PipelineResult.State.DONE || lines[0] != prompts || lines[1] != expectedKeys) {
+      throw new IOException("runnerFloor: the pipeline ended " + state + " with " + lines[0] + " lines for " + prompts + " prompts");
+    }
+    return seconds;
   }
 
   /** One run of a batch command on the emulator, with its figures; checks every prompt came back. */

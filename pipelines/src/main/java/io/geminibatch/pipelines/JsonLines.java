@@ -5,11 +5,13 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import io.geminibatch.connector.EmbedResponse;
 import io.geminibatch.connector.GenerateFailure;
+import io.geminibatch.connector.GenerateRequest;
 import io.geminibatch.connector.GenerateResponse;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
 /**
  * The output files' lines, one JSON object each, as UTF-8 bytes ending in a newline. A response
@@ -20,6 +22,8 @@ final class JsonLines {
   private static final byte[] KEY = utf8("{\"key\":\"");
   private static final byte[] RESPONSE = utf8("\",\"response\":");
   private static final byte[] EMBEDDING = utf8("\",\"embedding\":");
+  private static final byte[] PROMPT = utf8("\",\"prompt\":\"");
+  private static final byte[] REQUEST = utf8("\",\"request\":");
   private static final byte[] END = utf8("}\n");
 
   private JsonLines() {}
@@ -32,6 +36,20 @@ final class JsonLines {
   /** {@code {"key": ..., "embedding": {"values": [...]}}}, the embedding exactly as returned. */
   static byte[] embedding(EmbedResponse r) {
     return keyed(r.getKey(), EMBEDDING, r.getEmbeddingJsonUtf8());
+  }
+
+  /**
+   * An input as a line: {@code {"key": ..., "prompt": "..."}}, or {@code {"key": ..., "request":
+   * {...}}} with the request as given (the benchmark's runner floor writes these).
+   */
+  static byte[] input(GenerateRequest r) {
+    if (r.getPrompt() == null) {
+      return keyed(r.getKey(), REQUEST, utf8(r.getRequestJson()));
+    }
+    byte[] quoted = JsonStringEncoder.getInstance().quoteAsUTF8(r.getPrompt());
+    byte[] value = Arrays.copyOf(quoted, quoted.length + 1);
+    value[quoted.length] = '"';
+    return keyed(r.getKey(), PROMPT, value);
   }
 
   /** {@code {"key":"K",<field>:<value>}\n}, in one array. */

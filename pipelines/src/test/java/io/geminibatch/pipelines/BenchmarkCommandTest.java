@@ -35,7 +35,8 @@ class BenchmarkCommandTest {
             List.of(
                 "runner", "cores", "maxHeapMB", "prompts", "promptBytes", "baseline.seconds",
                 "baseline.promptsPerSecond", "baseline.mbPerSecondIn", "baseline.mbPerSecondOut",
-                "baseline.encodeUploadSeconds", "baseline.downloadParseSeconds", "embed.prompts"));
+                "baseline.encodeUploadSeconds", "baseline.downloadParseSeconds", "runnerFloor.seconds",
+                "runnerFloor.ratioToBaseline", "embed.prompts"));
     for (String f : RUN_FIGURES) {
       expected.add("generate." + f);
       expected.add("embed." + f);
