@@ -113,14 +113,14 @@ final class BenchmarkCommand {
     GenerateOptions generate = options.as(GenerateOptions.class);
     double floor = runnerFloor(generate, promptFile, work.resolve("floor"), prompts, expected);
     figure("runnerFloor.seconds", seconds(floor));
-    figure("runnerFloor.ratioToBaseline", String.format(Locale.ROOT, "%.2f", base.seconds() / floor));
-    measure("generate", new GenerateCommand(), generate, promptFile, work.resolve("generate"), prompts, expected, baselineRate);
+    figure("runnerFloor.ratioToBaseline", ratio(prompts / floor, baselineRate));
+    measure("generate", new GenerateCommand(), generate, promptFile, work.resolve("generate"), prompts, expected, baselineRate, prompts / floor);
 
     Path texts = work.resolve("texts.txt");
     long expectedTexts = writePrompts(texts, embedPrompts, promptBytes);
     figure("embed.prompts", embedPrompts);
     EmbedOptions embed = options.as(EmbedOptions.class);
-    measure("embed", new EmbedCommand(), embed, texts, work.resolve("embed"), embedPrompts, expectedTexts, 0);
+    measure("embed", new EmbedCommand(), embed, texts, work.resolve("embed"), embedPrompts, expectedTexts, 0, 0);
   }
 
   /**
@@ -159,7 +159,8 @@ final class BenchmarkCommand {
       Path dir,
       long prompts,
       long expectedKeys,
-      double baselineRate)
+      double baselineRate,
+      double floorRate)
       throws UsageException, IOException {
     options.setInput(input.toString());
     options.setOutput(dir.resolve("out").toString());
@@ -194,7 +195,8 @@ final class BenchmarkCommand {
     figure(name + ".promptsPerSecond", Math.round(prompts / seconds));
     figure(name + ".mbPerSecondIn", rate(connector.getOrDefault("bytesStaged", 0L), seconds));
     figure(name + ".mbPerSecondOut", rate(responses[2], seconds));
-    figure(name + ".ratioToBaseline", baselineRate > 0 ? String.format(Locale.ROOT, "%.2f", prompts / seconds / baselineRate) : "n/a");
+    figure(name + ".ratioToBaseline", ratio(prompts / seconds, baselineRate));
+    figure(name + ".ratioToRunnerFloor", ratio(prompts / seconds, floorRate));
     figure(name + ".stageSeconds", millis(connector, "stageMillis"));
     figure(name + ".uploadSeconds", millis(connector, "uploadMillis"));
     figure(name + ".serviceSeconds", millis(connector, "serviceMillis"));
@@ -212,6 +214,11 @@ final class BenchmarkCommand {
     if (!complete) {
       throw new IOException(name + ": not every prompt came back exactly once (see " + name + ".complete)");
     }
+  }
+
+  /** {@code rate / reference} with two decimals, or n/a without a reference. */
+  private static String ratio(double rate, double reference) {
+    return reference > 0 ? String.format(Locale.ROOT, "%.2f", rate / reference) : "n/a";
   }
 
   private static String parallelism(BenchmarkOptions options) {

@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 class BenchmarkCommandTest {
   private static final List<String> RUN_FIGURES =
       List.of(
-          "seconds", "promptsPerSecond", "mbPerSecondIn", "mbPerSecondOut", "ratioToBaseline",
+          "seconds", "promptsPerSecond", "mbPerSecondIn", "mbPerSecondOut", "ratioToBaseline", "ratioToRunnerFloor",
           "stageSeconds", "uploadSeconds", "serviceSeconds", "resultWaitSeconds", "downloadParseSeconds",
           "writeSeconds", "cpuSeconds", "emulatorCpuSeconds", "emulatorShareOfCpu", "peakHeapMB",
           "peakHeapAfterGcMB", "jobsCreated", "complete");
@@ -48,6 +48,10 @@ class BenchmarkCommandTest {
     assertEquals("200", figures.get("embed.prompts"));
     assertEquals("yes (2000 responses, 0 failures, 2000 prompts)", figures.get("generate.complete"));
     assertEquals("yes (200 responses, 0 failures, 200 prompts)", figures.get("embed.complete"));
+    assertTrue(figures.get("runnerFloor.seconds").matches("\\d+\\.\\d\\d"), run.out);
+    assertTrue(figures.get("generate.ratioToRunnerFloor").matches("\\d+\\.\\d\\d"), run.out);
+    // The floor read generate's prompts: embed's texts have no floor of their own.
+    assertEquals("n/a", figures.get("embed.ratioToRunnerFloor"));
   }
 
   @Test
