@@ -46,8 +46,8 @@ final class Args {
    * 9 s for 20,000 prompts against 15 s on Flink, most of which Flink spends starting and
    * scheduling its stages; Flink embedded in this JVM ({@code [local]}) for larger ones, with
    * twice as many parallel tasks as cores unless {@code --parallelism} says otherwise (uploads
-   * and downloads wait on the service): 13 s for 100,000 prompts against 19 s, and 38 s for
-   * 1,000,000 against 89 s, where the Direct runner also holds every request in its heap. The
+   * and downloads wait on the service): 13 s for 100,000 prompts against 19 s, and 29 to 31 s for
+   * 1,000,000 against 121 s, where the Direct runner's heap stays full (6 GB). The
    * embedded cluster gets {@link #LOCAL_FLINK_CONF} unless {@code --flinkConfDir} or {@code
    * FLINK_CONF_DIR} names a configuration of the user's.
    */
