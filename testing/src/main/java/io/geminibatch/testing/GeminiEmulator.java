@@ -54,6 +54,7 @@ public final class GeminiEmulator implements AutoCloseable {
   private final Path dataDir;
   private final boolean deleteDataDir;
   private final HttpServer server;
+  private final EmulatorRouter router;
   private final ExecutorService httpThreads;
   private final ScheduledExecutorService scheduler;
   private final ExecutorService workers;
@@ -91,7 +92,9 @@ public final class GeminiEmulator implements AutoCloseable {
       this.server = HttpServer.create(new InetSocketAddress(address, b.port), 128);
       String host = b.host.contains(":") ? "[" + b.host + "]" : b.host;
       this.baseUrl = "http://" + host + ":" + server.getAddress().getPort();
-      server.createContext("/", new ApiHandler(this));
+      // One router in front of every emulated API; each API package adds its routes here.
+      this.router = new EmulatorRouter(new ApiHandler(this));
+      server.createContext("/", router);
       server.setExecutor(httpThreads);
       server.start();
     } catch (IOException | RuntimeException e) {
@@ -108,6 +111,11 @@ public final class GeminiEmulator implements AutoCloseable {
   /** {@code http://HOST:PORT}, without a trailing slash: give it to a client as its base URL. */
   public String baseUrl() {
     return baseUrl;
+  }
+
+  /** The router in front of the emulated APIs (each API's package registers its paths on it). */
+  EmulatorRouter router() {
+    return router;
   }
 
   public int port() {
