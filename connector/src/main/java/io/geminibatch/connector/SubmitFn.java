@@ -177,7 +177,7 @@ final class SubmitFn<OutT> extends DoFn<ShardRef, SubmittedJob> {
                 + ": " + e.getMessage(), e);
       }
       if (e.getHttpStatus() == 429) {
-        return quotaRefused(shard, wait, hadIntent, displayName, e, tracker, out);
+        return quotaRefused(shard, wait, displayName, e, tracker, out);
       }
       if (e.isRetryable()) {
         // A 5xx or 408: the intent stays, so the next try looks the job up first.
@@ -250,12 +250,12 @@ final class SubmitFn<OutT> extends DoFn<ShardRef, SubmittedJob> {
    * waited {@code maxQueueWait}; then its requests fail with the service's message.
    */
   private ProcessContinuation quotaRefused(
-      ShardRef shard, Wait wait, boolean hadIntent, String displayName, GeminiApiException e,
+      ShardRef shard, Wait wait, String displayName, GeminiApiException e,
       RestrictionTracker<OffsetRange, Long> tracker, MultiOutputReceiver out) throws IOException {
     metrics.quotaRefusals.inc();
-    if (!hadIntent) {
-      ledger.forget(shard); // nothing to look up on the next try
-    }
+    // Nothing was created, and a look-up before this create (hadIntent) found nothing either:
+    // the next try need not list the jobs again.
+    ledger.forget(shard);
     long waited = wait == null ? 0 : wait.waitedMillis();
     if (waited >= settings.queue.maxQueueWait.getMillis()) {
       LOG.warn("Job {} was refused for quota for {} s, longer than withMaxQueueWait ({}): its requests fail: {}",

@@ -82,8 +82,13 @@ final class SubmitPacer {
 
   /** The shard's create succeeded as {@code jobName}: the place is the job's until it ends. */
   synchronized void submitted(ShardRef shard, String jobName) {
+    waiting.remove(key(shard)); // it may have gone past the pacing after withMaxQueueWait
     Long t = active.remove(key(shard));
-    active.put(jobName, t != null ? t : estimateTokens(shard));
+    long need = t != null ? t : estimateTokens(shard);
+    if (t == null) {
+      tokens += need;
+    }
+    active.put(jobName, need);
   }
 
   /** A job found again (ledger or look-up) holds a place without asking: it is active already. */
