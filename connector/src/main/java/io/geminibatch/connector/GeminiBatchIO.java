@@ -208,7 +208,8 @@ public final class GeminiBatchIO {
      * How long a shard may wait for the service's quota. A create the service refuses for quota
      * (429 RESOURCE_EXHAUSTED: too many active jobs or enqueued tokens for the project and model)
      * creates nothing; the shard tries again later, after a delay that doubles from the retry
-     * backoff's first value up to ten poll intervals, through the runner (no worker waits). After
+     * backoff's first value up to its maximum (1 s to 60 s, see {@link #withRetryBackoff}; the poll
+     * interval if that is longer), through the runner (no worker waits). After
      * this long its requests become failures with the service's message. Default 48 hours (as
      * long as a job may live); at most 30 days.
      */

@@ -29,8 +29,8 @@ import org.slf4j.LoggerFactory;
  * RESOURCE_EXHAUSTED, which creates nothing), a transient failure of the create, or the
  * transform's own pacing ({@link SubmitPacer}) make it claim a wait position and resume later
  * through the runner, as {@link AwaitJobFn} does while a job runs. A refused create is tried
- * again after a delay that doubles from the retry backoff's first value up to the longest poll
- * interval, for as long as {@code withMaxQueueWait} allows; then the shard's requests become
+ * again after a delay that doubles from the retry backoff's first value up to its maximum (or the
+ * poll interval, if longer), for as long as {@code withMaxQueueWait} allows; then the shard's requests become
  * failures with the service's message. The positions claimed:
  *
  * <ul>
@@ -271,7 +271,7 @@ final class SubmitFn<OutT> extends DoFn<ShardRef, SubmittedJob> {
       return ProcessContinuation.stop();
     }
     long waits = wait == null ? 1 : wait.waits + 1;
-    long cap = settings.maxPollInterval().getMillis();
+    long cap = quotaDelayCap(settings);
     long delay = Math.min(cap, settings.client.getInitialBackoff().toMillis() << Math.min(waits - 1, 30));
     // Jittered in [delay/2, delay], never under the service's Retry-After.
     delay = delay / 2 + ThreadLocalRandom.current().nextLong(delay / 2 + 1);
@@ -280,6 +280,15 @@ final class SubmitFn<OutT> extends DoFn<ShardRef, SubmittedJob> {
     }
     String why = "refused by the service: HTTP 429 " + e.getStatus() + ": " + firstLine(e.getServiceMessage());
     return waitFor(shard, wait, false, why, Duration.millis(delay), tracker);
+  }
+
+  /**
+   * The longest wait between two creates of a shard refused for quota: the retry backoff's
+   * maximum (60 s) or the poll interval, whichever is longer. Quota frees when a job ends, which
+   * the await step sees about as often.
+   */
+  static long quotaDelayCap(BatchSettings settings) {
+    return Math.max(settings.client.getMaxBackoff().toMillis(), settings.pollInterval.getMillis());
   }
 
   /** A create failed without an answer, or with a 5xx/408: tried again after a backoff, a few times. */
