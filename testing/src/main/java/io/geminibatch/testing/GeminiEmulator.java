@@ -60,6 +60,7 @@ public final class GeminiEmulator implements AutoCloseable {
   private final ExecutorService workers;
   private final String baseUrl;
   private volatile Faults faults;
+  private volatile Quota quota;
   private volatile Duration jobLatency;
   private volatile Duration jobExpiry;
 
@@ -69,6 +70,7 @@ public final class GeminiEmulator implements AutoCloseable {
     this.seed = b.seed;
     this.dice = new FaultDice(b.seed);
     this.faults = b.faults;
+    this.quota = b.quota;
     this.jobLatency = b.jobLatency;
     this.jobExpiry = b.jobExpiry;
     this.deleteDataDir = b.dataDir == null;
@@ -148,6 +150,16 @@ public final class GeminiEmulator implements AutoCloseable {
   public void setFaults(Faults faults) {
     this.faults = Objects.requireNonNull(faults, "faults");
     dice.reseed(seed);
+  }
+
+  /** The quota creates are checked against (see {@link Quota}). */
+  public Quota quota() {
+    return quota;
+  }
+
+  /** Sets the quota for later creates; jobs already active keep what they hold. */
+  public void setQuota(Quota quota) {
+    this.quota = Objects.requireNonNull(quota, "quota");
   }
 
   public Duration jobLatency() {
@@ -251,6 +263,7 @@ public final class GeminiEmulator implements AutoCloseable {
     private Duration jobExpiry = DEFAULT_JOB_EXPIRY;
     private long seed;
     private Faults faults = Faults.none();
+    private Quota quota = Quota.none();
     private boolean verbose;
 
     private Builder() {}
@@ -306,6 +319,12 @@ public final class GeminiEmulator implements AutoCloseable {
     /** Faults to inject from the start; default {@link Faults#none()}. */
     public Builder faults(Faults faults) {
       this.faults = Objects.requireNonNull(faults, "faults");
+      return this;
+    }
+
+    /** The quota from the start; default {@link Quota#none()}. */
+    public Builder quota(Quota quota) {
+      this.quota = Objects.requireNonNull(quota, "quota");
       return this;
     }
 

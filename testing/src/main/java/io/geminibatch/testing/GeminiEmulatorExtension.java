@@ -45,6 +45,7 @@ public final class GeminiEmulatorExtension
   private final Duration jobExpiry;
   private final long seed;
   private final Faults faults;
+  private final Quota quota;
   private final boolean verbose;
 
   private GeminiEmulator emulator;
@@ -62,6 +63,7 @@ public final class GeminiEmulatorExtension
     this.jobExpiry = b.jobExpiry;
     this.seed = b.seed;
     this.faults = b.faults;
+    this.quota = b.quota;
     this.verbose = b.verbose;
   }
 
@@ -92,6 +94,7 @@ public final class GeminiEmulatorExtension
             .jobExpiry(jobExpiry)
             .seed(seed)
             .faults(faults)
+            .quota(quota)
             .verbose(verbose)
             .start();
     startedBy = context.getUniqueId();
@@ -113,6 +116,7 @@ public final class GeminiEmulatorExtension
   public void beforeEach(ExtensionContext context) {
     GeminiEmulator e = emulator();
     e.setFaults(faults);
+    e.setQuota(quota);
     e.setJobLatency(jobLatency);
     e.resetStats();
   }
@@ -135,6 +139,7 @@ public final class GeminiEmulatorExtension
     private Duration jobExpiry = GeminiEmulator.Builder.DEFAULT_JOB_EXPIRY;
     private long seed;
     private Faults faults = Faults.none();
+    private Quota quota = Quota.none();
     private boolean verbose;
 
     private Builder() {}
@@ -172,6 +177,12 @@ public final class GeminiEmulatorExtension
     /** Faults restored before each test; default none. */
     public Builder faults(Faults faults) {
       this.faults = Objects.requireNonNull(faults, "faults");
+      return this;
+    }
+
+    /** Quota restored before each test; default none (see {@link Quota}). */
+    public Builder quota(Quota quota) {
+      this.quota = Objects.requireNonNull(quota, "quota");
       return this;
     }
 
