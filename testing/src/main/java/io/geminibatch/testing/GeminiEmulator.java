@@ -3,6 +3,8 @@ package io.geminibatch.testing;
 import com.sun.net.httpserver.HttpServer;
 import io.geminibatch.testing.gcs.GcsHandler;
 import io.geminibatch.testing.gcs.GcsStore;
+import io.geminibatch.testing.secrets.SecretStore;
+import io.geminibatch.testing.secrets.SecretsHandler;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -47,6 +49,7 @@ public final class GeminiEmulator implements AutoCloseable {
 
   final FileStore files;
   private final GcsStore storage;
+  private final SecretStore secrets = new SecretStore();
   final JobStore jobs;
   final StatsRecorder stats = new StatsRecorder();
   final FaultDice dice;
@@ -100,6 +103,7 @@ public final class GeminiEmulator implements AutoCloseable {
       this.storage = new GcsStore(dataDir.resolve("gcs"), b.seed);
       router.route(
           "cloud-storage", GcsHandler::serves, new GcsHandler(storage, this::baseUrl, b.verbose));
+      router.route("secret-manager", SecretsHandler::serves, new SecretsHandler(secrets, b.verbose));
       server.createContext("/", router);
       server.setExecutor(httpThreads);
       server.start();
@@ -131,6 +135,14 @@ public final class GeminiEmulator implements AutoCloseable {
    */
   public GcsStore storage() {
     return storage;
+  }
+
+  /**
+   * The emulated Secret Manager ({@code GET /v1/projects/P/secrets/S/versions/V:access} on this
+   * emulator's port): see {@link SecretStore}.
+   */
+  public SecretStore secrets() {
+    return secrets;
   }
 
   public int port() {
