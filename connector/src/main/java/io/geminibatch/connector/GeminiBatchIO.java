@@ -334,7 +334,7 @@ public final class GeminiBatchIO {
         throw new IllegalArgumentException(
             "maxRequestBytes (" + c.maxRequestBytes() + ") must not exceed maxBytesPerJob (" + c.maxBytesPerJob() + ")");
       }
-      if (c.apiKey().get() == null) {
+      if (!c.apiKey().readWhereUsed() && c.apiKey().get() == null) {
         throw new IllegalArgumentException(
             "No Gemini API key: set GEMINI_API_KEY (or GOOGLE_API_KEY), or call withApiKey(...) or withApiKeyProvider(...)");
       }

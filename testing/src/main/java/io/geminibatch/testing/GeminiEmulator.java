@@ -1,6 +1,10 @@
 package io.geminibatch.testing;
 
 import com.sun.net.httpserver.HttpServer;
+import io.geminibatch.testing.gcs.GcsHandler;
+import io.geminibatch.testing.gcs.GcsStore;
+import io.geminibatch.testing.secrets.SecretStore;
+import io.geminibatch.testing.secrets.SecretsHandler;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -44,6 +48,8 @@ public final class GeminiEmulator implements AutoCloseable {
   }
 
   final FileStore files;
+  private final GcsStore storage;
+  private final SecretStore secrets = new SecretStore();
   final JobStore jobs;
   final StatsRecorder stats = new StatsRecorder();
   final FaultDice dice;
@@ -96,6 +102,10 @@ public final class GeminiEmulator implements AutoCloseable {
       this.baseUrl = "http://" + host + ":" + server.getAddress().getPort();
       // One router in front of every emulated API; each API package adds its routes here.
       this.router = new EmulatorRouter(new ApiHandler(this));
+      this.storage = new GcsStore(dataDir.resolve("gcs"), b.seed);
+      router.route(
+          "cloud-storage", GcsHandler::serves, new GcsHandler(storage, this::baseUrl, b.verbose));
+      router.route("secret-manager", SecretsHandler::serves, new SecretsHandler(secrets, b.verbose));
       server.createContext("/", router);
       server.setExecutor(httpThreads);
       server.start();
@@ -118,6 +128,23 @@ public final class GeminiEmulator implements AutoCloseable {
   /** The router in front of the emulated APIs (each API's package registers its paths on it). */
   EmulatorRouter router() {
     return router;
+  }
+
+  /**
+   * The emulated Cloud Storage, served on this emulator's port (point {@code google-cloud-storage}
+   * at {@link #baseUrl()}, Beam at {@code --gcsEndpoint=BASE_URL/storage/v1/}) and usable in
+   * process by tests and by the other emulated APIs: see {@link GcsStore}.
+   */
+  public GcsStore storage() {
+    return storage;
+  }
+
+  /**
+   * The emulated Secret Manager ({@code GET /v1/projects/P/secrets/S/versions/V:access} on this
+   * emulator's port): see {@link SecretStore}.
+   */
+  public SecretStore secrets() {
+    return secrets;
   }
 
   public int port() {

@@ -1,5 +1,6 @@
 package io.geminibatch.testing;
 
+import io.geminibatch.testing.gcs.GcsFaults;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -14,7 +15,8 @@ import org.junit.jupiter.api.extension.ParameterResolver;
 /**
  * JUnit 5 extension: one {@link GeminiEmulator} per test class, on a free port, closed after the
  * class. Before each test the stats are reset and the faults and job latency are set back to the
- * class's configuration (which also restarts the fault streams from the seed).
+ * class's configuration (which also restarts the fault streams from the seed); Cloud Storage's
+ * counters are reset and its faults cleared, its buckets and objects stay.
  *
  * <pre>{@code
  * @ExtendWith(GeminiEmulatorExtension.class)
@@ -119,6 +121,9 @@ public final class GeminiEmulatorExtension
     e.setQuota(quota);
     e.setJobLatency(jobLatency);
     e.resetStats();
+    // Cloud Storage's faults and counters too (its buckets and objects stay, as jobs and files do).
+    e.storage().setFaults(GcsFaults.none());
+    e.storage().resetStats();
   }
 
   @Override
