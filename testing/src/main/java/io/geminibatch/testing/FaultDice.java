@@ -17,7 +17,9 @@ final class FaultDice {
     REQUEST_ERROR,
     DROP_DOWNLOAD,
     LOST_CREATE_REPLY,
-    REORDER_INLINE
+    REORDER_INLINE,
+    WEBHOOK_DUPLICATE,
+    WEBHOOK_DELAY
   }
 
   private final EnumMap<Stream, SplittableRandom> streams = new EnumMap<>(Stream.class);

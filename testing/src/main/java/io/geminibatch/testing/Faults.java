@@ -28,6 +28,10 @@ import java.util.Objects;
  *       before replying (a blind retry creates a second job).
  *   <li>{@code reorderInline}: inline results are shuffled.
  *   <li>{@code omitInlineMetadata}: inline results carry no {@code metadata}.
+ *   <li>{@code webhookDuplicateRate}: a delivered webhook event is sent once more, under the same
+ *       {@code webhook-id} (receivers must deduplicate).
+ *   <li>{@code webhookDelayRate}: a webhook event's first attempt waits the emulator's webhook
+ *       fault delay ({@link GeminiEmulator.Builder#webhookFaultDelay}).
  * </ul>
  *
  * <p>Job-level faults and the request error rate are sampled when a job is created.
@@ -45,6 +49,8 @@ public final class Faults {
   private final double lostCreateReplyRate;
   private final boolean reorderInline;
   private final boolean omitInlineMetadata;
+  private final double webhookDuplicateRate;
+  private final double webhookDelayRate;
 
   private Faults(Builder b) {
     this.jobFailureRate = b.jobFailureRate;
@@ -57,6 +63,8 @@ public final class Faults {
     this.lostCreateReplyRate = b.lostCreateReplyRate;
     this.reorderInline = b.reorderInline;
     this.omitInlineMetadata = b.omitInlineMetadata;
+    this.webhookDuplicateRate = b.webhookDuplicateRate;
+    this.webhookDelayRate = b.webhookDelayRate;
   }
 
   /** No fault at all. */
@@ -80,6 +88,8 @@ public final class Faults {
     b.lostCreateReplyRate = lostCreateReplyRate;
     b.reorderInline = reorderInline;
     b.omitInlineMetadata = omitInlineMetadata;
+    b.webhookDuplicateRate = webhookDuplicateRate;
+    b.webhookDelayRate = webhookDelayRate;
     return b;
   }
 
@@ -123,6 +133,14 @@ public final class Faults {
     return omitInlineMetadata;
   }
 
+  public double webhookDuplicateRate() {
+    return webhookDuplicateRate;
+  }
+
+  public double webhookDelayRate() {
+    return webhookDelayRate;
+  }
+
   @Override
   public boolean equals(Object o) {
     if (!(o instanceof Faults)) {
@@ -138,7 +156,9 @@ public final class Faults {
         && stuckJobRate == f.stuckJobRate
         && lostCreateReplyRate == f.lostCreateReplyRate
         && reorderInline == f.reorderInline
-        && omitInlineMetadata == f.omitInlineMetadata;
+        && omitInlineMetadata == f.omitInlineMetadata
+        && webhookDuplicateRate == f.webhookDuplicateRate
+        && webhookDelayRate == f.webhookDelayRate;
   }
 
   @Override
@@ -153,7 +173,9 @@ public final class Faults {
         stuckJobRate,
         lostCreateReplyRate,
         reorderInline,
-        omitInlineMetadata);
+        omitInlineMetadata,
+        webhookDuplicateRate,
+        webhookDelayRate);
   }
 
   @Override
@@ -168,6 +190,8 @@ public final class Faults {
         + ", lostCreateReplyRate=" + lostCreateReplyRate
         + ", reorderInline=" + reorderInline
         + ", omitInlineMetadata=" + omitInlineMetadata
+        + ", webhookDuplicateRate=" + webhookDuplicateRate
+        + ", webhookDelayRate=" + webhookDelayRate
         + "}";
   }
 
@@ -183,6 +207,8 @@ public final class Faults {
     private double lostCreateReplyRate;
     private boolean reorderInline;
     private boolean omitInlineMetadata;
+    private double webhookDuplicateRate;
+    private double webhookDelayRate;
 
     private Builder() {}
 
@@ -233,6 +259,16 @@ public final class Faults {
 
     public Builder omitInlineMetadata(boolean omit) {
       this.omitInlineMetadata = omit;
+      return this;
+    }
+
+    public Builder webhookDuplicateRate(double rate) {
+      this.webhookDuplicateRate = rate("webhookDuplicateRate", rate);
+      return this;
+    }
+
+    public Builder webhookDelayRate(double rate) {
+      this.webhookDelayRate = rate("webhookDelayRate", rate);
       return this;
     }
 

@@ -42,6 +42,8 @@ final class JobStore {
   private final ConcurrentHashMap<String, Job> jobs = new ConcurrentHashMap<>();
   private final AtomicLong seq = new AtomicLong();
   private volatile Duration expiry;
+  /** Told once when a job reaches a terminal state (not when it is deleted). */
+  private volatile java.util.function.Consumer<Job> onEnd = j -> {};
 
   JobStore(
       Path dataDir,
@@ -70,7 +72,9 @@ final class JobStore {
       long priority,
       StoredFile input,
       List<Job.InlineRequest> inline,
-      Job.Plan plan)
+      Job.Plan plan,
+      List<String> webhookUris,
+      String webhookUserMetadataJson)
       throws IOException {
     String id;
     do {
@@ -100,6 +104,8 @@ final class JobStore {
             input == null ? inline.size() : input.lines,
             Instant.now(),
             plan);
+    job.webhookUris = webhookUris;
+    job.webhookUserMetadataJson = webhookUserMetadataJson;
     jobs.put(id, job);
     stats.created(displayName);
     stats.jobActivated();
@@ -115,6 +121,10 @@ final class JobStore {
       scheduler.schedule(() -> start(job), plan.pendingNanos, TimeUnit.NANOSECONDS);
     }
     return job;
+  }
+
+  void onEnd(java.util.function.Consumer<Job> listener) {
+    this.onEnd = listener;
   }
 
   void setExpiry(Duration expiry) {
@@ -196,6 +206,7 @@ final class JobStore {
       } catch (IOException e) {
         out.discard();
         failLocked(job, Job.State.FAILED, 13, "An internal error has occurred: " + e);
+        ended(job);
         return;
       }
       job.state = Job.State.SUCCEEDED;
@@ -203,6 +214,7 @@ final class JobStore {
       cancelExpiry(job);
     }
     finished(job);
+    ended(job);
   }
 
   /** Ends a job that is not terminal yet; false when it already was (or was deleted). */
@@ -213,7 +225,16 @@ final class JobStore {
       }
       failLocked(job, state, code, message);
     }
+    ended(job);
     return true;
+  }
+
+  private void ended(Job job) {
+    try {
+      onEnd.accept(job);
+    } catch (RuntimeException e) {
+      // a listener's failure must not change the job's outcome
+    }
   }
 
   private void failLocked(Job job, Job.State state, int code, String message) {

@@ -10,6 +10,7 @@ final class StatsRecorder {
   private final ConcurrentHashMap<String, AtomicLong> calls = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, AtomicLong> creates = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, AtomicLong> faults = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, AtomicLong> webhooks = new ConcurrentHashMap<>();
   private final AtomicLong batchesCreated = new AtomicLong();
   private final AtomicLong bytesUploaded = new AtomicLong();
   private final AtomicLong bytesDownloaded = new AtomicLong();
@@ -27,6 +28,10 @@ final class StatsRecorder {
 
   void fault(String kind) {
     faults.computeIfAbsent(kind, k -> new AtomicLong()).incrementAndGet();
+  }
+
+  void webhook(String counter) {
+    webhooks.computeIfAbsent(counter, k -> new AtomicLong()).incrementAndGet();
   }
 
   void uploaded(long n) {
@@ -50,6 +55,7 @@ final class StatsRecorder {
     calls.clear();
     creates.clear();
     faults.clear();
+    webhooks.clear();
     batchesCreated.set(0);
     bytesUploaded.set(0);
     bytesDownloaded.set(0);
@@ -67,7 +73,8 @@ final class StatsRecorder {
         jobsByState,
         filesStored,
         bytesUploaded.get(),
-        bytesDownloaded.get());
+        bytesDownloaded.get(),
+        copy(webhooks));
   }
 
   private static Map<String, Long> copy(Map<String, AtomicLong> m) {
