@@ -58,6 +58,11 @@ abstract class BatchConfig implements Serializable {
 
   abstract @Nullable ErrorHandler<BadRecord, ?> badRecordErrorHandler();
 
+  /** The {@code webhookConfig} of every job created (empty URIs: none). */
+  abstract java.util.List<String> webhookUris();
+
+  abstract java.util.Map<String, String> webhookUserMetadata();
+
   abstract Builder toBuilder();
 
   static BatchConfig defaults(String model) {
@@ -78,6 +83,8 @@ abstract class BatchConfig implements Serializable {
         .setMaxRetries(8)
         .setInitialBackoff(java.time.Duration.ofSeconds(1))
         .setMaxBackoff(java.time.Duration.ofSeconds(60))
+        .setWebhookUris(java.util.List.of())
+        .setWebhookUserMetadata(java.util.Map.of())
         .build();
   }
 
@@ -89,6 +96,7 @@ abstract class BatchConfig implements Serializable {
         .maxRetries(maxRetries())
         .initialBackoff(initialBackoff())
         .maxBackoff(maxBackoff())
+        .webhookConfig(webhookUris(), webhookUserMetadata())
         .build();
   }
 
@@ -131,6 +139,10 @@ abstract class BatchConfig implements Serializable {
     abstract Builder setMaxBackoff(java.time.Duration v);
 
     abstract Builder setBadRecordErrorHandler(ErrorHandler<BadRecord, ?> v);
+
+    abstract Builder setWebhookUris(java.util.List<String> v);
+
+    abstract Builder setWebhookUserMetadata(java.util.Map<String, String> v);
 
     abstract BatchConfig build();
   }

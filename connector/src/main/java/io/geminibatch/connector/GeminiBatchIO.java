@@ -3,6 +3,7 @@ package io.geminibatch.connector;
 import com.google.auto.value.AutoValue;
 import io.geminibatch.connector.client.ApiKeyProvider;
 import io.geminibatch.connector.client.GeminiClientConfig;
+import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
 import org.apache.beam.sdk.Pipeline;
@@ -252,6 +253,29 @@ public final class GeminiBatchIO {
     }
 
     /**
+     * Sends a {@code webhookConfig} with every job this transform creates: when a job ends, the
+     * service POSTs a signed event ({@code batch.succeeded}, {@code batch.failed}, {@code
+     * batch.cancelled}, {@code batch.expired}) to each URI, instead of to the project's registered
+     * webhooks, with {@code userMetadata} echoed in it (e.g. a run id, to route the event).
+     * Receivers verify deliveries with {@link WebhookVerifier}.
+     */
+    public SelfT withWebhookConfig(List<String> uris, Map<String, String> userMetadata) {
+      if (uris == null || uris.isEmpty()) {
+        throw new IllegalArgumentException("withWebhookConfig: at least one webhook URI is required");
+      }
+      GeminiClientConfig checked;
+      try {
+        checked = GeminiClientConfig.builder().webhookConfig(uris, userMetadata).build();
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("withWebhookConfig: " + e.getMessage(), e);
+      }
+      return with(
+          b ->
+              b.setWebhookUris(checked.getWebhookUris())
+                  .setWebhookUserMetadata(checked.getWebhookUserMetadata()));
+    }
+
+    /**
      * Also sends every failure, as a {@link BadRecord}, to this handler (as Beam's own IOs do);
      * {@code getFailures()} still holds them all.
      */
@@ -376,6 +400,11 @@ public final class GeminiBatchIO {
           .addIfNotNull(DisplayData.item("maxJobWait", c.maxJobWait()).withLabel("Longest wait for a job"))
           .add(DisplayData.item("maxAttempts", c.maxAttempts()).withLabel("Attempts per request, max"))
           .add(DisplayData.item("keepArtifacts", c.keepArtifacts()).withLabel("Keep jobs and files"));
+      if (!c.webhookUris().isEmpty()) {
+        builder.add(
+            DisplayData.item("webhookUris", String.join(", ", c.webhookUris()))
+                .withLabel("Webhook URIs of every job"));
+      }
     }
   }
 
