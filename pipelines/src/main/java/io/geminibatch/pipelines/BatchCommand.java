@@ -30,11 +30,14 @@ import org.apache.beam.sdk.metrics.MetricResult;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.metrics.MetricsFilter;
 import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.Flatten;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.SerializableBiFunction;
 import org.apache.beam.sdk.transforms.SerializableFunction;
 import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionList;
+import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.POutput;
 import org.joda.time.Duration;
 
@@ -129,14 +132,17 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
       int pollSeconds =
           options.getPollInterval() != null ? options.getPollInterval() : service.isEmulator() ? 1 : 30;
       Duration poll = pollInterval != null ? pollInterval : Duration.standardSeconds(pollSeconds);
+      InputLines.Format format = InputLines.Format.parse(options.getInputFormat());
       Pipeline pipeline = Pipeline.create(options);
       try {
+        InputLines.Read<InT> read = InputLines.read(options.getInput(), format, fromPrompt(), fromRequest(), inputCoder());
+        PCollectionTuple input = pipeline.apply("ReadInput", read);
         ResultT result =
-            pipeline
-                .apply("ReadInput", InputLines.read(options.getInput(), fromPrompt(), fromRequest(), inputCoder()))
+            input
+                .get(read.requests)
                 .apply(name, transform(options, new Shared(options, service, staging.location, poll)));
-        write(outputs(result), "responses", outputLine(), options.getOutput());
-        write(failures(result), "failures", JsonLines::failure, options.getOutput());
+        write(outputs(result), "responses", outputLine(), options.getOutput(), null);
+        write(failures(result), "failures", JsonLines::failure, options.getOutput(), input.get(InputLines.INVALID));
       } catch (IllegalArgumentException e) {
         // The connector's settings name the bad value and the valid range.
         throw new UsageException(e.getMessage());
@@ -198,14 +204,23 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
     return bytes;
   }
 
-  /** Writes {@code PREFIX-what-SSSSS-of-NNNNN.jsonl} files, the lines' bytes as they are. */
+  /**
+   * Writes {@code PREFIX-what-SSSSS-of-NNNNN.jsonl} files, the lines' bytes as they are: a line per
+   * element, and the lines of {@code moreLines} (already formatted and counted) when not null.
+   */
   private static <T> void write(
-      PCollection<T> elements, String what, SerializableFunction<T, byte[]> format, String output) {
+      PCollection<T> elements,
+      String what,
+      SerializableFunction<T, byte[]> format,
+      String output,
+      PCollection<byte[]> moreLines) {
     ResourceId prefix = FileSystems.matchNewResource(outputName(output, what), false);
-    elements
-        .apply("To" + what, ParDo.of(new ToLineFn<>(what, format)))
-        .setCoder(ByteArrayCoder.of())
-        .apply("Write" + what, WriteFiles.to(new JsonlSink(prefix)));
+    PCollection<byte[]> lines =
+        elements.apply("To" + what, ParDo.of(new ToLineFn<>(what, format))).setCoder(ByteArrayCoder.of());
+    if (moreLines != null) {
+      lines = PCollectionList.of(lines).and(moreLines).apply("All" + what, Flatten.pCollections());
+    }
+    lines.apply("Write" + what, WriteFiles.to(new JsonlSink(prefix)));
   }
 
   /** {@code PREFIX-what}, or {@code DIR/what} when the output ends with a slash. */
