@@ -13,7 +13,7 @@ import org.apache.beam.sdk.options.PipelineOptionsFactory;
 
 /** The {@code --help} texts. Option lists are read from the options interfaces themselves. */
 final class Help {
-  private static final String JAR = "java -jar gemini-batch.jar";
+  static final String JAR = "java -jar gemini-batch.jar";
 
   private Help() {}
 
@@ -102,13 +102,20 @@ final class Help {
   private static void batchFormats(String outputLine, String requestType, PrintStream out) {
     out.println();
     out.println("Input: any Beam path (local, gs://, globs, compressed). Each non-blank line is either");
-    out.println("  - a request, when it is a JSON object with \"key\" and \"request\" (a " + requestType + ",");
-    out.println("    camelCase or snake_case): the Batch API's own input format, sent as it is; or");
+    out.println("  - a request line {\"key\": ..., \"request\": {...}} (a " + requestType + ", camelCase or");
+    out.println("    snake_case): the Batch API's own input format, sent as it is; or");
     out.println("  - a plain text, keyed <file name>:line-<n>-<first 8 hex digits of the line's SHA-256>.");
+    out.println("--inputFormat=auto (default) takes a line starting with '{' for a request line; text, none;");
+    out.println("jsonl, every line. A request line that does not parse or has no \"request\" is a failure");
+    out.println("(stage VALIDATE, code 3, with its line number), never sent; one without \"key\" is keyed by line.");
     out.println("Output, with every input key in exactly one of the two:");
     out.println("  PREFIX-responses-SSSSS-of-NNNNN.jsonl  " + outputLine);
     out.println("  PREFIX-failures-SSSSS-of-NNNNN.jsonl   {\"key\", \"stage\", \"code\", \"message\", \"jobName\", \"attempts\"}");
-    out.println("Progress (one line per job state change) and a summary with an estimated cost go to stderr.");
+    out.println("Progress (on a terminal one status line; otherwise a line per job state change and a summary");
+    out.println("a minute) and a summary with an estimated cost go to stderr.");
+    out.println("Stopping: Ctrl-C leaves the batch jobs running; the same command run again collects them");
+    out.println("without creating any again (the staging location, derived from --input and --output, keeps");
+    out.println("their names until a run completes). 'jobs cancel NAME' stops one instead.");
     out.println("Exit status: 0 when the pipeline finished (failed requests are in the failures file), 1 when");
     out.println("it failed, 2 for a bad command line.");
   }
@@ -132,6 +139,9 @@ final class Help {
     }
     if (getter.isAnnotationPresent(Default.Integer.class)) {
       return Optional.of(Integer.toString(getter.getAnnotation(Default.Integer.class).value()));
+    }
+    if (getter.isAnnotationPresent(Default.String.class)) {
+      return Optional.of(getter.getAnnotation(Default.String.class).value());
     }
     if (getter.isAnnotationPresent(Default.Boolean.class)) {
       return Optional.of(Boolean.toString(getter.getAnnotation(Default.Boolean.class).value()));

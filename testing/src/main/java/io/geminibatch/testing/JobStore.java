@@ -499,7 +499,7 @@ final class JobStore {
             && fast.parse(reader.array, reader.offset, reader.length, prompt)
             && prompt.hasContents) {
           // the common line, without Jackson; the generator has nothing buffered
-          out.write(fast.buffer(), 0, fast.writeResponse(prompt));
+          fast.writeResponse(prompt, out);
           success = true;
         } else {
           success =
