@@ -63,6 +63,9 @@ abstract class BatchConfig implements Serializable {
 
   abstract java.util.Map<String, String> webhookUserMetadata();
 
+  /** Submit and finish without waiting for the jobs (see GeminiBatchIO's withDetach). */
+  abstract boolean detached();
+
   abstract Builder toBuilder();
 
   static BatchConfig defaults(String model) {
@@ -85,6 +88,7 @@ abstract class BatchConfig implements Serializable {
         .setMaxBackoff(java.time.Duration.ofSeconds(60))
         .setWebhookUris(java.util.List.of())
         .setWebhookUserMetadata(java.util.Map.of())
+        .setDetached(false)
         .build();
   }
 
@@ -143,6 +147,8 @@ abstract class BatchConfig implements Serializable {
     abstract Builder setWebhookUris(java.util.List<String> v);
 
     abstract Builder setWebhookUserMetadata(java.util.Map<String, String> v);
+
+    abstract Builder setDetached(boolean v);
 
     abstract BatchConfig build();
   }

@@ -253,6 +253,18 @@ public final class GeminiBatchIO {
     }
 
     /**
+     * Detached: the run stages, uploads and creates every job, records each in the staging
+     * location's job ledger, and finishes without waiting for them (a day, sometimes). The
+     * results then hold only what failed before a job was created (invalid requests, refused
+     * creates). A later run of the same pipeline with the same staging location and without
+     * detach creates no job the ledger holds: it waits for those jobs and reads their results.
+     * Pair it with {@link #withWebhookConfig} to be told when the jobs end. Default false.
+     */
+    public SelfT withDetach(boolean detach) {
+      return with(b -> b.setDetached(detach));
+    }
+
+    /**
      * Sends a {@code webhookConfig} with every job this transform creates: when a job ends, the
      * service POSTs a signed event ({@code batch.succeeded}, {@code batch.failed}, {@code
      * batch.cancelled}, {@code batch.expired}) to each URI, instead of to the project's registered
@@ -367,7 +379,9 @@ public final class GeminiBatchIO {
                 .apply("Shard", new ShardRequests(settings, config().maxBufferingDuration()));
       }
       PCollectionTuple batched =
-          groups.apply("Batch", new BatchCore<>(settings, kind, responses, config().maxBufferingDuration(), bounded));
+          groups.apply(
+              "Batch",
+              new BatchCore<>(settings, kind, responses, config().maxBufferingDuration(), bounded, config().detached()));
       PCollection<GenerateFailure> failures =
           failureLists
               .and(batched.get(failuresTag))
@@ -399,7 +413,8 @@ public final class GeminiBatchIO {
           .add(DisplayData.item("pollInterval", c.pollInterval()).withLabel("Poll interval"))
           .addIfNotNull(DisplayData.item("maxJobWait", c.maxJobWait()).withLabel("Longest wait for a job"))
           .add(DisplayData.item("maxAttempts", c.maxAttempts()).withLabel("Attempts per request, max"))
-          .add(DisplayData.item("keepArtifacts", c.keepArtifacts()).withLabel("Keep jobs and files"));
+          .add(DisplayData.item("keepArtifacts", c.keepArtifacts()).withLabel("Keep jobs and files"))
+          .add(DisplayData.item("detached", c.detached()).withLabel("Submit only, do not wait for the jobs"));
       if (!c.webhookUris().isEmpty()) {
         builder.add(
             DisplayData.item("webhookUris", String.join(", ", c.webhookUris()))

@@ -72,4 +72,20 @@ public interface GeminiBatchOptions extends ServiceOptions {
   Boolean getKeepArtifacts();
 
   void setKeepArtifacts(Boolean keepArtifacts);
+
+  @Description(
+      "Create every batch job, record it in the staging location and exit without waiting; the same"
+          + " command without --detach then waits for those jobs and writes the results, creating none."
+          + " Needs a service that outlives this process (an API key, or --baseUrl of a standalone emulator).")
+  @Default.Boolean(false)
+  Boolean getDetach();
+
+  void setDetach(Boolean detach);
+
+  @Description(
+      "A URL the service POSTs a signed event to when each batch job of this run ends (the jobs'"
+          + " webhookConfig, used instead of the project's webhooks); repeat it for several.")
+  java.util.List<String> getWebhookUri();
+
+  void setWebhookUri(java.util.List<String> webhookUri);
 }

@@ -225,6 +225,19 @@ public final class GeminiEmulator implements AutoCloseable {
     this.jobLatency = checkLatency(latency);
   }
 
+  /**
+   * Jobs created from now on stay {@code BATCH_STATE_PENDING} until {@link #releaseJobs()} (they
+   * can still be cancelled, deleted or expire): a test can see a client leave while its jobs run.
+   */
+  public void holdJobs() {
+    jobs.hold();
+  }
+
+  /** Starts the jobs {@link #holdJobs()} held, and stops holding new ones. */
+  public void releaseJobs() {
+    jobs.release();
+  }
+
   public Duration jobExpiry() {
     return jobExpiry;
   }

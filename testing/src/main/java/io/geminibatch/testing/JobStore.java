@@ -42,6 +42,9 @@ final class JobStore {
   private final ConcurrentHashMap<String, Job> jobs = new ConcurrentHashMap<>();
   private final AtomicLong seq = new AtomicLong();
   private volatile Duration expiry;
+  /** While true, new jobs stay PENDING until {@link #release()}. */
+  private boolean holding;
+  private final List<Job> held = new ArrayList<>();
   /** Told once when a job reaches a terminal state (not when it is deleted). */
   private volatile java.util.function.Consumer<Job> onEnd = j -> {};
 
@@ -118,9 +121,35 @@ final class JobStore {
               TimeUnit.NANOSECONDS);
     }
     if (!plan.stuck) {
+      synchronized (held) {
+        if (holding) {
+          held.add(job);
+          return job;
+        }
+      }
       scheduler.schedule(() -> start(job), plan.pendingNanos, TimeUnit.NANOSECONDS);
     }
     return job;
+  }
+
+  /** New jobs stay PENDING until {@link #release()} (cancel, delete and expiry still apply). */
+  void hold() {
+    synchronized (held) {
+      holding = true;
+    }
+  }
+
+  /** Lets the held jobs, and new ones, go on as planned. */
+  void release() {
+    List<Job> go;
+    synchronized (held) {
+      holding = false;
+      go = new ArrayList<>(held);
+      held.clear();
+    }
+    for (Job job : go) {
+      scheduler.schedule(() -> start(job), job.plan.pendingNanos, TimeUnit.NANOSECONDS);
+    }
   }
 
   void onEnd(java.util.function.Consumer<Job> listener) {
