@@ -119,6 +119,9 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
   /** The staging location of the last run (what a detached run reports). */
   private StagingLocations.Location detachedStaging;
 
+  /** The arguments of the command that collects a detached run (no key, no --detach). */
+  private List<String> collectArgs;
+
   /** After a detached run: the jobs it left running and the command that collects them. */
   private void detached(PipelineResult run, GeminiBatchOptions options, Service service, PrintStream err)
       throws IOException {
@@ -140,6 +143,7 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
         collect.add(a);
       }
     }
+    DetachedRuns.record(detachedStaging, collectArgs);
     err.println("gemini-batch: to collect the results (waits for the jobs, creates none), run:");
     err.println("  " + String.join(" ", collect));
     err.println("gemini-batch: progress: " + Help.JAR + " jobs list" + (service.isEmulator() ? "" : " --baseUrl=" + service.baseUrl()));
@@ -153,8 +157,12 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
     Args.defaultRunner(args, options, inputBytes(options.getInput()), env);
     InputLines.Format.parse(options.getInputFormat());
     commandLine = new ArrayList<>(List.of(Help.JAR, name));
+    collectArgs = new ArrayList<>(List.of(name));
     for (String a : args) {
       commandLine.add(a.startsWith("--apiKey=") ? "--apiKey=YOUR_KEY" : a);
+      if (!a.startsWith("--apiKey=") && !a.equals("--detach") && !a.startsWith("--detach=")) {
+        collectArgs.add(a);
+      }
     }
     try (Service service = Service.forBatch(options, env, err)) {
       if (options.getDetach() && service.isEmulator()) {

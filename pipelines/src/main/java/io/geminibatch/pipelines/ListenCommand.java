@@ -43,17 +43,23 @@ final class ListenCommand {
     private final HttpServer server;
     private final ExecutorService threads;
     final String url;
+    /** Null unless --stagingLocation or --output named detached runs to collect. */
+    final Collector collector;
 
-    Listener(HttpServer server, ExecutorService threads, String url) {
+    Listener(HttpServer server, ExecutorService threads, String url, Collector collector) {
       this.server = server;
       this.threads = threads;
       this.url = url;
+      this.collector = collector;
     }
 
     @Override
     public void close() {
       server.stop(0);
       threads.shutdownNow();
+      if (collector != null) {
+        collector.close();
+      }
     }
   }
 
@@ -121,7 +127,13 @@ final class ListenCommand {
       throw new IOException("listen: cannot listen on " + o.getHost() + ":" + o.getPort() + ": " + e.getMessage(), e);
     }
     Sink sink = new Sink(events, out, seen);
-    server.createContext("/", ex -> handle(ex, verifier, sink, err));
+    String apiKey = o.getApiKey();
+    o.setApiKey(null);
+    Collector collector =
+        o.getStagingLocation() == null && o.getOutput() == null
+            ? null
+            : new Collector(o.getStagingLocation(), o.getOutput(), apiKey, env, err);
+    server.createContext("/", ex -> handle(ex, verifier, sink, collector, err));
     ExecutorService threads = Executors.newFixedThreadPool(4);
     server.setExecutor(threads);
     server.start();
@@ -132,7 +144,69 @@ final class ListenCommand {
     err.println(
         "gemini-batch: verifying deliveries against " + secrets.size() + " secret(s); events go to "
             + (events == null ? "standard output" : events));
-    return new Listener(server, threads, url);
+    return new Listener(server, threads, url, collector);
+  }
+
+  /**
+   * Collects detached runs: when an event names a job their ledger holds, runs the command the
+   * run recorded (without --detach), in the background, one run at a time.
+   */
+  static final class Collector {
+    private final String stagingLocation;
+    private final String output;
+    private final String apiKey;
+    private final Map<String, String> env;
+    private final PrintStream err;
+    private final ExecutorService thread = Executors.newSingleThreadExecutor();
+    private final Set<String> collecting = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    final java.util.concurrent.atomic.AtomicInteger collected = new java.util.concurrent.atomic.AtomicInteger();
+
+    Collector(String stagingLocation, String output, String apiKey, Map<String, String> env, PrintStream err) {
+      this.stagingLocation = stagingLocation;
+      this.output = output;
+      this.apiKey = apiKey;
+      this.env = env;
+      this.err = err;
+    }
+
+    void onEvent(WebhookVerifier.Event e) {
+      String batch = e.batchName();
+      String type = e.type();
+      if (batch == null || type == null || !type.startsWith("batch.")) {
+        return;
+      }
+      try {
+        for (DetachedRuns.Run run : DetachedRuns.find(stagingLocation, output)) {
+          List<String> jobs = StagingLocations.recordedJobs(new StagingLocations.Location(run.staging, false, false), null);
+          if (jobs.contains(batch) && collecting.add(run.staging)) {
+            err.println("gemini-batch: " + type + " for " + batch + ": collecting the detached run in " + run.staging);
+            thread.execute(() -> collect(run));
+          }
+        }
+      } catch (IOException | RuntimeException x) {
+        err.println("gemini-batch: could not look for detached runs: " + x.getMessage());
+      }
+    }
+
+    private void collect(DetachedRuns.Run run) {
+      try {
+        List<String> args = new ArrayList<>(run.args);
+        if (apiKey != null && !apiKey.isBlank()) {
+          args.add("--apiKey=" + apiKey);
+        }
+        int status = Main.run(args.toArray(new String[0]), err, err, env);
+        err.println("gemini-batch: collecting " + run.staging + " ended with status " + status);
+        if (status == 0) {
+          collected.incrementAndGet();
+        }
+      } finally {
+        collecting.remove(run.staging);
+      }
+    }
+
+    void close() {
+      thread.shutdownNow();
+    }
   }
 
   /** Where verified events go, once each. */
@@ -171,7 +245,8 @@ final class ListenCommand {
     }
   }
 
-  private static void handle(HttpExchange ex, WebhookVerifier verifier, Sink sink, PrintStream err)
+  private static void handle(
+      HttpExchange ex, WebhookVerifier verifier, Sink sink, Collector collector, PrintStream err)
       throws IOException {
     try (ex) {
       if (!ex.getRequestMethod().equals("POST")) {
@@ -206,6 +281,9 @@ final class ListenCommand {
           "gemini-batch: " + (isNew ? "event " : "duplicate (already written) ") + event.type() + " "
               + (event.batchName() == null ? "" : event.batchName() + " ") + "(" + event.webhookId() + ")");
       ex.sendResponseHeaders(204, -1);
+      if (isNew && collector != null) {
+        collector.onEvent(event);
+      }
     }
   }
 

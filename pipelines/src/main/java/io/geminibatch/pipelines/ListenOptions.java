@@ -3,10 +3,9 @@ package io.geminibatch.pipelines;
 import java.util.List;
 import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
-import org.apache.beam.sdk.options.PipelineOptions;
 
 /** {@code listen}: a verified webhook receiver. */
-public interface ListenOptions extends PipelineOptions {
+public interface ListenOptions extends ServiceOptions {
 
   @Description("Port to listen on; 0 picks a free one.")
   @Default.Integer(8080)
@@ -31,4 +30,16 @@ public interface ListenOptions extends PipelineOptions {
   String getEvents();
 
   void setEvents(String events);
+
+  @Description(
+      "The staging location of a detached run (generate/embed --detach): when an event of one of its"
+          + " jobs arrives, the run is collected (its results written, no job created).")
+  String getStagingLocation();
+
+  void setStagingLocation(String stagingLocation);
+
+  @Description("The --output of a detached run whose staging location was the default: as --stagingLocation.")
+  String getOutput();
+
+  void setOutput(String output);
 }

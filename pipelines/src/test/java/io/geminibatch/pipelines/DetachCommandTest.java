@@ -86,6 +86,48 @@ class DetachCommandTest {
   }
 
   @Test
+  void listenCollectsADetachedRunWhenItsJobsEventsArrive() throws Exception {
+    Path input = dir.resolve("prompts.txt");
+    Files.writeString(input, "one\ntwo\nthree\n");
+    Path staging = dir.resolve("staging");
+    Path events = dir.resolve("events.jsonl");
+    try (GeminiEmulator emulator = GeminiEmulator.builder().jobLatency(Duration.ofMillis(100)).start()) {
+      emulator.holdJobs();
+      java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+      java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+      try (java.io.PrintStream o = new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8);
+          java.io.PrintStream e = new java.io.PrintStream(err, true, java.nio.charset.StandardCharsets.UTF_8);
+          ListenCommand.Listener listener =
+              ListenCommand.start(
+                  new String[] {
+                    "--port=0", "--secret=" + emulator.webhookSigningSecret(), "--events=" + events,
+                    "--stagingLocation=" + staging, "--apiKey=listen-key"
+                  },
+                  o, e, Map.of())) {
+        Cli submitted =
+            Cli.run(
+                Map.of(),
+                "generate", "--input=" + input, "--output=" + dir.resolve("answers"),
+                "--stagingLocation=" + staging, "--apiKey=listen-key", "--baseUrl=" + emulator.baseUrl(),
+                "--pollInterval=1", "--detach", "--webhookUri=" + listener.url + "/events");
+        assertEquals(0, submitted.status, submitted.toString());
+        long created = stats(emulator).get("batchesCreated").asLong();
+        assertTrue(Files.exists(staging.resolve(DetachedRuns.FILE)));
+        emulator.releaseJobs();
+        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+        while (listener.collector.collected.get() == 0 && System.nanoTime() < deadline) {
+          java.util.concurrent.locks.LockSupport.parkNanos(50_000_000L);
+        }
+        assertEquals(1, listener.collector.collected.get(), err.toString(java.nio.charset.StandardCharsets.UTF_8));
+        assertEquals(3, Cli.outputs(dir.resolve("answers"), "responses").size());
+        assertEquals(created, stats(emulator).get("batchesCreated").asLong(), "collecting creates no job");
+        JsonNode first = Cli.JSON.readTree(Files.readAllLines(events).get(0));
+        assertEquals(staging.toString() + "/", first.get("data").get("user_metadata").get("stagingLocation").asText());
+      }
+    }
+  }
+
+  @Test
   void detachNeedsAServiceThatOutlivesTheProcess() throws Exception {
     Path input = dir.resolve("p.txt");
     Files.writeString(input, "x\n");
