@@ -59,7 +59,7 @@ assert.equal(got.new_signing_secret, undefined);
 assert.equal(got.signing_secrets.length, 1);
 ok('webhooks.get');
 
-const second = await ai.webhooks.create({ uri: 'https://example.com/x', subscribed_events: ['batch.expired'] });
+const second = await ai.webhooks.create({ uri: 'http://127.0.0.1:9/x', subscribed_events: ['batch.expired'] });
 const page = await ai.webhooks.list({ page_size: 1 });
 assert.equal(page.webhooks.length, 1);
 assert.ok(page.next_page_token);

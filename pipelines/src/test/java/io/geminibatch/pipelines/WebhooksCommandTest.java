@@ -53,7 +53,7 @@ class WebhooksCommandTest {
   @Test
   void everyActionAgainstTheEmulator() throws Exception {
     try (GeminiEmulator emulator = GeminiEmulator.builder().jobLatency(Duration.ZERO).start()) {
-      Cli created = webhooks(emulator, "create", "--uri=https://example.com/in", "--name=mine");
+      Cli created = webhooks(emulator, "create", "--uri=http://127.0.0.1:9/in", "--name=mine");
       assertEquals(0, created.status, created.toString());
       String id = group(ID, created.out);
       String secret = group(SECRET, created.out);
@@ -61,7 +61,7 @@ class WebhooksCommandTest {
 
       Cli list = webhooks(emulator, "list");
       assertEquals(0, list.status, list.toString());
-      assertTrue(list.out.contains(id) && list.out.contains("https://example.com/in"), list.out);
+      assertTrue(list.out.contains(id) && list.out.contains("http://127.0.0.1:9/in"), list.out);
       assertFalse(list.out.contains(secret.substring(10)), "the secret is shown once only");
 
       Cli got = webhooks(emulator, "get", id);
@@ -75,11 +75,11 @@ class WebhooksCommandTest {
 
       Cli ping = webhooks(emulator, "ping", id);
       assertEquals(0, ping.status, ping.toString());
-      assertTrue(ping.out.contains("ping sent to https://example.com/in"), ping.out);
+      assertTrue(ping.out.contains("ping sent to http://127.0.0.1:9/in"), ping.out);
 
-      Cli events = webhooks(emulator, "create", "--uri=https://example.com/x", "--events=batch.failed");
+      Cli events = webhooks(emulator, "create", "--uri=http://127.0.0.1:9/x", "--events=batch.failed");
       assertTrue(events.out.contains("events:   batch.failed"), events.out);
-      Cli bad = webhooks(emulator, "create", "--uri=https://example.com/x", "--events=batch.done");
+      Cli bad = webhooks(emulator, "create", "--uri=http://127.0.0.1:9/x", "--events=batch.done");
       assertEquals(1, bad.status, bad.toString());
       assertTrue(bad.err.contains("400") && bad.err.contains("batch.done"), bad.err);
       assertEquals(2, webhooks(emulator, "create").status, "no --uri: usage error");

@@ -43,13 +43,13 @@ class WebhooksHttpTest {
   void everyEndpointAnswersAsTheSdkExpects() throws Exception {
     try (GeminiEmulator emu = emulator().start()) {
       Http http = new Http(emu.baseUrl());
-      JsonNode hook = create(http, "https://example.com/a", "batch.succeeded", "batch.failed");
+      JsonNode hook = create(http, "http://127.0.0.1:9/a", "batch.succeeded", "batch.failed");
       String id = hook.get("id").asText();
       String secret = hook.get("new_signing_secret").asText();
       assertTrue(secret.startsWith("whsec_"), secret);
       assertTrue(Base64.getDecoder().decode(secret.substring(6)).length >= 24, secret);
       assertEquals("hook", hook.get("name").asText());
-      assertEquals("https://example.com/a", hook.get("uri").asText());
+      assertEquals("http://127.0.0.1:9/a", hook.get("uri").asText());
       assertEquals("enabled", hook.get("state").asText());
       assertEquals("[\"batch.succeeded\",\"batch.failed\"]", hook.get("subscribed_events").toString());
       assertTrue(Instant.parse(hook.get("create_time").asText()).isBefore(Instant.now().plusSeconds(1)));
@@ -65,8 +65,8 @@ class WebhooksHttpTest {
       assertFalse(http.get("/v1beta/webhooks/" + id).text().contains(secret.substring(6)));
 
       // list with paging
-      create(http, "https://example.com/b", "batch.expired");
-      create(http, "https://example.com/c", "batch.cancelled");
+      create(http, "http://127.0.0.1:9/b", "batch.expired");
+      create(http, "http://127.0.0.1:9/c", "batch.cancelled");
       JsonNode page1 = http.get("/v1beta/webhooks?page_size=2").ok().json();
       assertEquals(2, page1.get("webhooks").size());
       String token = page1.get("next_page_token").asText();
@@ -77,7 +77,7 @@ class WebhooksHttpTest {
       page1.get("webhooks").forEach(w -> uris.add(w.get("uri").asText()));
       page2.get("webhooks").forEach(w -> uris.add(w.get("uri").asText()));
       assertEquals(
-          List.of("https://example.com/a", "https://example.com/b", "https://example.com/c"), uris);
+          List.of("http://127.0.0.1:9/a", "http://127.0.0.1:9/b", "http://127.0.0.1:9/c"), uris);
       assertEquals(3, http.get("/v1beta/webhooks").ok().json().get("webhooks").size());
       http.get("/v1beta/webhooks?page_token=bogus").error(400, "INVALID_ARGUMENT");
 
@@ -86,11 +86,11 @@ class WebhooksHttpTest {
           http.call(
                   "PATCH",
                   "/v1beta/webhooks/" + id + "?update_mask=name",
-                  "{\"name\": \"renamed\", \"uri\": \"https://example.com/ignored\"}")
+                  "{\"name\": \"renamed\", \"uri\": \"http://127.0.0.1:9/ignored\"}")
               .ok()
               .json();
       assertEquals("renamed", upd.get("name").asText());
-      assertEquals("https://example.com/a", upd.get("uri").asText());
+      assertEquals("http://127.0.0.1:9/a", upd.get("uri").asText());
       // without a mask, the fields present
       upd =
           http.call(
