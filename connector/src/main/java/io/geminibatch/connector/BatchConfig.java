@@ -67,6 +67,14 @@ abstract class BatchConfig implements Serializable {
 
   abstract @Nullable ErrorHandler<BadRecord, ?> badRecordErrorHandler();
 
+  /** The {@code webhookConfig} of every job created (empty URIs: none). */
+  abstract java.util.List<String> webhookUris();
+
+  abstract java.util.Map<String, String> webhookUserMetadata();
+
+  /** Submit and finish without waiting for the jobs (see GeminiBatchIO's withDetach). */
+  abstract boolean detached();
+
   abstract Builder toBuilder();
 
   static BatchConfig defaults(String model) {
@@ -90,6 +98,9 @@ abstract class BatchConfig implements Serializable {
         .setMaxEnqueuedTokens(0)
         .setInitialBackoff(java.time.Duration.ofSeconds(1))
         .setMaxBackoff(java.time.Duration.ofSeconds(60))
+        .setWebhookUris(java.util.List.of())
+        .setWebhookUserMetadata(java.util.Map.of())
+        .setDetached(false)
         .build();
   }
 
@@ -101,6 +112,7 @@ abstract class BatchConfig implements Serializable {
         .maxRetries(maxRetries())
         .initialBackoff(initialBackoff())
         .maxBackoff(maxBackoff())
+        .webhookConfig(webhookUris(), webhookUserMetadata())
         .build();
   }
 
@@ -149,6 +161,12 @@ abstract class BatchConfig implements Serializable {
     abstract Builder setMaxBackoff(java.time.Duration v);
 
     abstract Builder setBadRecordErrorHandler(ErrorHandler<BadRecord, ?> v);
+
+    abstract Builder setWebhookUris(java.util.List<String> v);
+
+    abstract Builder setWebhookUserMetadata(java.util.Map<String, String> v);
+
+    abstract Builder setDetached(boolean v);
 
     abstract BatchConfig build();
   }

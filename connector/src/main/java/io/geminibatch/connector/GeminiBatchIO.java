@@ -3,6 +3,7 @@ package io.geminibatch.connector;
 import com.google.auto.value.AutoValue;
 import io.geminibatch.connector.client.ApiKeyProvider;
 import io.geminibatch.connector.client.GeminiClientConfig;
+import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
 import org.apache.beam.sdk.Pipeline;
@@ -289,6 +290,41 @@ public final class GeminiBatchIO {
     }
 
     /**
+     * Detached: the run stages, uploads and creates every job, records each in the staging
+     * location's job ledger, and finishes without waiting for them (a day, sometimes). The
+     * results then hold only what failed before a job was created (invalid requests, refused
+     * creates). A later run of the same pipeline with the same staging location and without
+     * detach creates no job the ledger holds: it waits for those jobs and reads their results.
+     * Pair it with {@link #withWebhookConfig} to be told when the jobs end. Default false.
+     */
+    public SelfT withDetach(boolean detach) {
+      return with(b -> b.setDetached(detach));
+    }
+
+    /**
+     * Sends a {@code webhookConfig} with every job this transform creates: when a job ends, the
+     * service POSTs a signed event ({@code batch.succeeded}, {@code batch.failed}, {@code
+     * batch.cancelled}, {@code batch.expired}) to each URI, instead of to the project's registered
+     * webhooks, with {@code userMetadata} echoed in it (e.g. a run id, to route the event).
+     * Receivers verify deliveries with {@link WebhookVerifier}.
+     */
+    public SelfT withWebhookConfig(List<String> uris, Map<String, String> userMetadata) {
+      if (uris == null || uris.isEmpty()) {
+        throw new IllegalArgumentException("withWebhookConfig: at least one webhook URI is required");
+      }
+      GeminiClientConfig checked;
+      try {
+        checked = GeminiClientConfig.builder().webhookConfig(uris, userMetadata).build();
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("withWebhookConfig: " + e.getMessage(), e);
+      }
+      return with(
+          b ->
+              b.setWebhookUris(checked.getWebhookUris())
+                  .setWebhookUserMetadata(checked.getWebhookUserMetadata()));
+    }
+
+    /**
      * Also sends every failure, as a {@link BadRecord}, to this handler (as Beam's own IOs do);
      * {@code getFailures()} still holds them all.
      */
@@ -382,7 +418,9 @@ public final class GeminiBatchIO {
                 .apply("Shard", new ShardRequests(settings, config().maxBufferingDuration()));
       }
       PCollectionTuple batched =
-          groups.apply("Batch", new BatchCore<>(settings, kind, responses, config().maxBufferingDuration(), bounded));
+          groups.apply(
+              "Batch",
+              new BatchCore<>(settings, kind, responses, config().maxBufferingDuration(), bounded, config().detached()));
       PCollection<GenerateFailure> failures =
           failureLists
               .and(batched.get(failuresTag))
@@ -417,7 +455,13 @@ public final class GeminiBatchIO {
           .add(DisplayData.item("maxQueueWait", c.maxQueueWait()).withLabel("Longest wait for quota"))
           .add(DisplayData.item("maxConcurrentJobs", c.maxConcurrentJobs()).withLabel("Active jobs, max (0: no pacing)"))
           .add(DisplayData.item("maxEnqueuedTokens", c.maxEnqueuedTokens()).withLabel("Enqueued tokens, max (0: no pacing)"))
-          .add(DisplayData.item("keepArtifacts", c.keepArtifacts()).withLabel("Keep jobs and files"));
+          .add(DisplayData.item("keepArtifacts", c.keepArtifacts()).withLabel("Keep jobs and files"))
+          .add(DisplayData.item("detached", c.detached()).withLabel("Submit only, do not wait for the jobs"));
+      if (!c.webhookUris().isEmpty()) {
+        builder.add(
+            DisplayData.item("webhookUris", String.join(", ", c.webhookUris()))
+                .withLabel("Webhook URIs of every job"));
+      }
     }
   }
 

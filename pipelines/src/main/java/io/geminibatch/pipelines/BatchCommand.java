@@ -31,11 +31,14 @@ import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.metrics.MetricsFilter;
 import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.Flatten;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.SerializableBiFunction;
 import org.apache.beam.sdk.transforms.SerializableFunction;
 import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionList;
+import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.POutput;
 import org.joda.time.Duration;
 
@@ -96,7 +99,12 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
 
     <T extends GeminiBatchIO.BatchTransform<?, ?, T>> T configure(T transform) {
       T t = options.getModel() == null ? transform : transform.withModel(options.getModel());
-      return t.withBaseUrl(service.baseUrl())
+      if (options.getWebhookUri() != null && !options.getWebhookUri().isEmpty()) {
+        // The events say which run the job belongs to: listen --stagingLocation finds its ledger.
+        t = t.withWebhookConfig(options.getWebhookUri(), Map.of("stagingLocation", staging));
+      }
+      return t.withDetach(options.getDetach())
+          .withBaseUrl(service.baseUrl())
           .withApiKeyProvider(service.apiKey())
           .withStagingLocation(staging)
           .withMaxRequestsPerJob(options.getMaxRequestsPerJob())
@@ -109,6 +117,42 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
     }
   }
 
+  /** The command line as the user would type it again (the API key left out), or null. */
+  private List<String> commandLine;
+
+  /** The staging location of the last run (what a detached run reports). */
+  private StagingLocations.Location detachedStaging;
+
+  /** The arguments of the command that collects a detached run (no key, no --detach). */
+  private List<String> collectArgs;
+
+  /** After a detached run: the jobs it left running and the command that collects them. */
+  private void detached(PipelineResult run, GeminiBatchOptions options, Service service, PrintStream err)
+      throws IOException {
+    int[] creating = new int[1];
+    List<String> jobs = StagingLocations.recordedJobs(detachedStaging, creating);
+    Map<String, Long> connector = counters(run, CONNECTOR_NAMESPACE);
+    err.println(
+        "gemini-batch: detached: " + jobs.size() + " batch jobs exist (" + connector.getOrDefault("jobsSubmitted", 0L)
+            + " created now), recorded in " + detachedStaging);
+    for (int i = 0; i < jobs.size() && i < 20; i++) {
+      err.println("gemini-batch:   " + jobs.get(i));
+    }
+    if (jobs.size() > 20) {
+      err.println("gemini-batch:   ... and " + (jobs.size() - 20) + " more");
+    }
+    List<String> collect = new ArrayList<>();
+    for (String a : commandLine) {
+      if (!a.equals("--detach") && !a.startsWith("--detach=")) {
+        collect.add(a);
+      }
+    }
+    DetachedRuns.record(detachedStaging, collectArgs);
+    err.println("gemini-batch: to collect the results (waits for the jobs, creates none), run:");
+    err.println("  " + String.join(" ", collect));
+    err.println("gemini-batch: progress: " + Help.JAR + " jobs list" + (service.isEmulator() ? "" : " --baseUrl=" + service.baseUrl()));
+  }
+
   /** Runs the command; returns the exit status. */
   int run(String[] args, PrintStream err, Map<String, String> env) throws UsageException, IOException {
     long startNanos = System.nanoTime();
@@ -117,9 +161,27 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
     Args.defaultRunner(args, options, inputBytes(options.getInput(), options), env);
     CloudStorageChecks.checkWritable("--output", options.getOutput());
     CloudStorageChecks.checkWritable("--stagingLocation", options.getStagingLocation());
+    InputLines.Format.parse(options.getInputFormat());
+    commandLine = new ArrayList<>(List.of(Help.JAR, name));
+    collectArgs = new ArrayList<>(List.of(name));
+    for (String a : args) {
+      commandLine.add(a.startsWith("--apiKey=") ? "--apiKey=YOUR_KEY" : a);
+      if (!a.startsWith("--apiKey=") && !a.equals("--detach") && !a.startsWith("--detach=")) {
+        collectArgs.add(a);
+      }
+    }
     try (Service service = Service.forBatch(options, env, err)) {
+      if (options.getDetach() && service.isEmulator()) {
+        throw new UsageException(
+            "--detach: the built-in emulator's jobs end with this process; give an API key (or --baseUrl"
+                + " of a standalone emulator and any --apiKey) to detach");
+      }
       PipelineResult run = runPipeline(options, service, null, err);
-      summarize(run, options, service, startNanos, err);
+      if (options.getDetach()) {
+        detached(run, options, service, err);
+      } else {
+        summarize(run, options, service, startNanos, err);
+      }
       return 0;
     }
   }
@@ -131,24 +193,73 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
    */
   PipelineResult runPipeline(OptionsT options, Service service, Duration pollInterval, PrintStream err)
       throws UsageException, IOException {
-    try (StagingDir staging = StagingDir.of(options)) {
+    StagingLocations.Location staging =
+        StagingLocations.of(name, options, service.baseUrl(), service.isEmulator());
+    RunLock lock = staging.temporary ? null : RunLock.acquire(staging);
+    boolean complete = false;
+    try (StopNotice notice =
+        StopNotice.register(staging, service, lock, commandLine != null ? commandLine : List.of("the same command"), err)) {
+      if (!staging.temporary) {
+        int[] creating = new int[1];
+        int earlier = StagingLocations.recordedJobs(staging, creating).size() + creating[0];
+        if (earlier > 0) {
+          err.println("gemini-batch: resuming: " + earlier + " batch jobs of an earlier run are recorded in "
+              + staging + "; they are collected, not created again");
+        }
+      }
       int pollSeconds =
           options.getPollInterval() != null ? options.getPollInterval() : service.isEmulator() ? 1 : 30;
       Duration poll = pollInterval != null ? pollInterval : Duration.standardSeconds(pollSeconds);
+      InputLines.Format format = InputLines.Format.parse(options.getInputFormat());
       Pipeline pipeline = Pipeline.create(options);
       try {
+        InputLines.Read<InT> read = InputLines.read(options.getInput(), format, fromPrompt(), fromRequest(), inputCoder());
+        PCollectionTuple input = pipeline.apply("ReadInput", read);
         ResultT result =
-            pipeline
-                .apply("ReadInput", InputLines.read(options.getInput(), fromPrompt(), fromRequest(), inputCoder()))
-                .apply(name, transform(options, new Shared(options, service, staging.location, poll)));
-        write(outputs(result), "responses", outputLine(), options.getOutput());
-        write(failures(result), "failures", JsonLines::failure, options.getOutput());
+            input
+                .get(read.requests)
+                .apply(name, transform(options, new Shared(options, service, staging.path, poll)));
+        if (!options.getDetach()) {
+          // Detached, nothing is written: the run that collects writes every result and failure.
+          write(outputs(result), "responses", outputLine(), options.getOutput(), null);
+          write(failures(result), "failures", JsonLines::failure, options.getOutput(), input.get(InputLines.INVALID));
+        }
       } catch (IllegalArgumentException e) {
         // The connector's settings name the bad value and the valid range.
         throw new UsageException(e.getMessage());
       }
-      removeEarlierOutputs(options.getOutput(), err);
-      return execute(pipeline, service, staging.location, java.time.Duration.ofSeconds(Math.min(pollSeconds, 30)), err);
+      if (!options.getDetach()) {
+        removeEarlierOutputs(options.getOutput(), err);
+      }
+      detachedStaging = staging;
+      PipelineResult run =
+          execute(pipeline, service, staging.path, java.time.Duration.ofSeconds(Math.min(pollSeconds, 30)), err);
+      complete = true;
+      return run;
+    } finally {
+      try {
+        if (complete && options.getDetach()) {
+          // The ledger holds the jobs: it stays for the run that collects them.
+        } else if (complete || staging.temporary) {
+          int left = StagingLocations.deleteIfDone(staging, options.getKeepArtifacts());
+          if (left > 0) {
+            err.println("gemini-batch: " + staging + " still records " + left + " batch jobs of an earlier run"
+                + " with other settings (e.g. --model); it is kept so that the command that created them"
+                + " collects them (or " + Help.JAR + " jobs list / jobs cancel NAME)");
+          }
+        } else {
+          int[] creating = new int[1];
+          int left = StagingLocations.recordedJobs(staging, creating).size() + creating[0];
+          if (left > 0) {
+            err.println("gemini-batch: " + left + " batch jobs of this run are recorded in " + staging
+                + ": run the same command again to collect them without creating them again");
+          }
+        }
+      } finally {
+        if (lock != null) {
+          lock.close();
+        }
+      }
     }
   }
 
@@ -207,14 +318,23 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
     return bytes;
   }
 
-  /** Writes {@code PREFIX-what-SSSSS-of-NNNNN.jsonl} files, the lines' bytes as they are. */
+  /**
+   * Writes {@code PREFIX-what-SSSSS-of-NNNNN.jsonl} files, the lines' bytes as they are: a line per
+   * element, and the lines of {@code moreLines} (already formatted and counted) when not null.
+   */
   private static <T> void write(
-      PCollection<T> elements, String what, SerializableFunction<T, byte[]> format, String output) {
+      PCollection<T> elements,
+      String what,
+      SerializableFunction<T, byte[]> format,
+      String output,
+      PCollection<byte[]> moreLines) {
     ResourceId prefix = FileSystems.matchNewResource(outputName(output, what), false);
-    elements
-        .apply("To" + what, ParDo.of(new ToLineFn<>(what, format)))
-        .setCoder(ByteArrayCoder.of())
-        .apply("Write" + what, WriteFiles.to(new JsonlSink(prefix)));
+    PCollection<byte[]> lines =
+        elements.apply("To" + what, ParDo.of(new ToLineFn<>(what, format))).setCoder(ByteArrayCoder.of());
+    if (moreLines != null) {
+      lines = PCollectionList.of(lines).and(moreLines).apply("All" + what, Flatten.pCollections());
+    }
+    lines.apply("Write" + what, WriteFiles.to(new JsonlSink(prefix)));
   }
 
   /** {@code PREFIX-what}, or {@code DIR/what} when the output ends with a slash. */
@@ -298,36 +418,6 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
       // A runner without metrics: the summary shows zeros.
     }
     return sums;
-  }
-
-  /** The staging location, and the temporary directory made for it when none was given. */
-  static final class StagingDir implements AutoCloseable {
-    final String location;
-    private final Path owned;
-
-    private StagingDir(String location, Path owned) {
-      this.location = location;
-      this.owned = owned;
-    }
-
-    /** {@code --stagingLocation}, else {@code --tempLocation}, else a new temporary directory. */
-    static StagingDir of(GeminiBatchOptions options) throws IOException {
-      if (options.getStagingLocation() != null) {
-        return new StagingDir(options.getStagingLocation(), null);
-      }
-      if (options.getTempLocation() != null) {
-        return new StagingDir(options.getTempLocation(), null);
-      }
-      Path dir = Files.createTempDirectory("gemini-batch-staging-");
-      return new StagingDir(dir.toString(), options.getKeepArtifacts() ? null : dir);
-    }
-
-    @Override
-    public void close() throws IOException {
-      if (owned != null) {
-        deleteTree(owned);
-      }
-    }
   }
 
   /** Deletes a local directory and everything in it, if it exists. */

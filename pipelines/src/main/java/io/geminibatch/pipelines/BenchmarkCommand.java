@@ -133,8 +133,11 @@ final class BenchmarkCommand {
       throws IOException {
     Files.createDirectories(dir);
     Pipeline pipeline = Pipeline.create(options);
+    InputLines.Read<GenerateRequest> read =
+        InputLines.read(input.toString(), InputLines.Format.AUTO, GenerateRequest::ofPrompt, GenerateRequest::of, GenerateRequest.RequestCoder.of());
     pipeline
-        .apply("ReadInput", InputLines.read(input.toString(), GenerateRequest::ofPrompt, GenerateRequest::of, GenerateRequest.RequestCoder.of()))
+        .apply("ReadInput", read)
+        .get(read.requests)
         .apply("ToLine", MapElements.into(TypeDescriptor.of(byte[].class)).via(JsonLines::input))
         .setCoder(ByteArrayCoder.of())
         .apply("Write", WriteFiles.to(new JsonlSink(FileSystems.matchNewResource(dir.resolve("out").toString(), false))));

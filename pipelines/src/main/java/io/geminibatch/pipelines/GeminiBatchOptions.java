@@ -12,12 +12,22 @@ public interface GeminiBatchOptions extends ServiceOptions {
 
   @Description(
       "Input: a file, a glob or any Beam path (gs://...). Each non-blank line is a plain prompt, or"
-          + " a request when it is a JSON object with \"key\" and \"request\" (the Batch API's"
-          + " input format).")
+          + " a request line in the Batch API's input format ({\"key\": ..., \"request\": {...}}):"
+          + " see --inputFormat.")
   @Validation.Required
   String getInput();
 
   void setInput(String input);
+
+  @Description(
+      "Which input lines are request lines. auto: a line whose first non-blank character is '{';"
+          + " text: none (every line is a prompt); jsonl: every line. A request line that does not"
+          + " parse or has no \"request\" is a failure (stage VALIDATE, code 3, with its line"
+          + " number), never sent; one without \"key\" is keyed by its line like a prompt.")
+  @Default.String("auto")
+  String getInputFormat();
+
+  void setInputFormat(String inputFormat);
 
   @Description(
       "Output prefix: writes PREFIX-responses-SSSSS-of-NNNNN.jsonl and"
@@ -83,4 +93,20 @@ public interface GeminiBatchOptions extends ServiceOptions {
   Boolean getKeepArtifacts();
 
   void setKeepArtifacts(Boolean keepArtifacts);
+
+  @Description(
+      "Create every batch job, record it in the staging location and exit without waiting; the same"
+          + " command without --detach then waits for those jobs and writes the results, creating none."
+          + " Needs a service that outlives this process (an API key, or --baseUrl of a standalone emulator).")
+  @Default.Boolean(false)
+  Boolean getDetach();
+
+  void setDetach(Boolean detach);
+
+  @Description(
+      "A URL the service POSTs a signed event to when each batch job of this run ends (the jobs'"
+          + " webhookConfig, used instead of the project's webhooks); repeat it for several.")
+  java.util.List<String> getWebhookUri();
+
+  void setWebhookUri(java.util.List<String> webhookUri);
 }

@@ -13,7 +13,7 @@ import org.apache.beam.sdk.options.PipelineOptionsFactory;
 
 /** The {@code --help} texts. Option lists are read from the options interfaces themselves. */
 final class Help {
-  private static final String JAR = "java -jar gemini-batch.jar";
+  static final String JAR = "java -jar gemini-batch.jar";
 
   private Help() {}
 
@@ -24,6 +24,8 @@ final class Help {
     out.println("  " + JAR + " generate --input=PATH --output=PREFIX [options] [Beam options]");
     out.println("  " + JAR + " embed    --input=PATH --output=PREFIX [options] [Beam options]");
     out.println("  " + JAR + " jobs     list | get NAME | cancel NAME | delete NAME [--apiKey=KEY] [--baseUrl=URL]");
+    out.println("  " + JAR + " webhooks create --uri=URL [--events=E1,E2] [--name=N] | list | get ID | delete ID | ping ID | rotate-secret ID");
+    out.println("  " + JAR + " listen   --port=N --secret=whsec_... [--events=FILE]");
     out.println("  " + JAR + " benchmark [--prompts=N] [--promptBytes=B] [--runner=...] [--work=DIR]");
     out.println();
     out.println("The API key comes from GEMINI_API_KEY, GOOGLE_API_KEY or --apiKey. Without one, generate");
@@ -57,6 +59,25 @@ final class Help {
         out.println("completes jobs at once, checks every prompt came back, and prints one line per figure.");
         out.println("Options of generate and embed (--maxRequestsPerJob, ...) and Beam options are passed on.");
         break;
+      case "webhooks":
+        out.println("Usage: " + JAR + " webhooks create --uri=URL [--events=E1,E2] [--name=N] | list | get ID | delete ID");
+        out.println("       | ping ID | rotate-secret ID [--revokeNow]   [--apiKey=KEY] [--baseUrl=URL]");
+        out.println();
+        out.println("The project's registered webhooks: the service POSTs a signed event to each enabled webhook");
+        out.println("subscribed to it (batch.succeeded, batch.failed, batch.cancelled, batch.expired) when a batch");
+        out.println("ends. create prints the signing secret once; rotate-secret prints a new one (the old one stays");
+        out.println("valid for 24 hours unless --revokeNow). Needs an API key; a standalone emulator takes any.");
+        out.println("Exit status: 0 done, 1 the service said no or cannot be reached, 2 bad command line.");
+        break;
+      case "listen":
+        out.println("Usage: " + JAR + " listen --port=N --secret=whsec_... [--secret=...] [--events=FILE] [--host=ADDR]");
+        out.println();
+        out.println("A webhook receiver: prints 'listening on http://HOST:PORT', then answers every POST whose");
+        out.println("Standard Webhooks signature matches a secret and whose timestamp is at most 5 minutes old and");
+        out.println("not in the future with 204, appending the event (with its webhook_id) as one JSON line to FILE");
+        out.println("(default: standard output), once per webhook-id; anything else gets 4xx and is not written.");
+        out.println("Runs until stopped. Put it behind HTTPS (a proxy, a tunnel) to receive the real service's events.");
+        break;
       default:
         out.println("Usage: " + JAR + " jobs list | get NAME | cancel NAME | delete NAME [options]");
         out.println();
@@ -82,13 +103,20 @@ final class Help {
   private static void batchFormats(String outputLine, String requestType, PrintStream out) {
     out.println();
     out.println("Input: any Beam path (local, gs://, globs, compressed). Each non-blank line is either");
-    out.println("  - a request, when it is a JSON object with \"key\" and \"request\" (a " + requestType + ",");
-    out.println("    camelCase or snake_case): the Batch API's own input format, sent as it is; or");
+    out.println("  - a request line {\"key\": ..., \"request\": {...}} (a " + requestType + ", camelCase or");
+    out.println("    snake_case): the Batch API's own input format, sent as it is; or");
     out.println("  - a plain text, keyed <file name>:line-<n>-<first 8 hex digits of the line's SHA-256>.");
+    out.println("--inputFormat=auto (default) takes a line starting with '{' for a request line; text, none;");
+    out.println("jsonl, every line. A request line that does not parse or has no \"request\" is a failure");
+    out.println("(stage VALIDATE, code 3, with its line number), never sent; one without \"key\" is keyed by line.");
     out.println("Output, with every input key in exactly one of the two:");
     out.println("  PREFIX-responses-SSSSS-of-NNNNN.jsonl  " + outputLine);
     out.println("  PREFIX-failures-SSSSS-of-NNNNN.jsonl   {\"key\", \"stage\", \"code\", \"message\", \"jobName\", \"attempts\"}");
-    out.println("Progress (one line per job state change) and a summary with an estimated cost go to stderr.");
+    out.println("Progress (on a terminal one status line; otherwise a line per job state change and a summary");
+    out.println("a minute) and a summary with an estimated cost go to stderr.");
+    out.println("Stopping: Ctrl-C leaves the batch jobs running; the same command run again collects them");
+    out.println("without creating any again (the staging location, derived from --input and --output, keeps");
+    out.println("their names until a run completes). 'jobs cancel NAME' stops one instead.");
     out.println("Exit status: 0 when the pipeline finished (failed requests are in the failures file), 1 when");
     out.println("it failed, 2 for a bad command line.");
   }

@@ -2,6 +2,7 @@ package io.geminibatch.pipelines;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import java.io.BufferedReader;
@@ -9,30 +10,39 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import org.apache.beam.sdk.coders.ByteArrayCoder;
 import org.apache.beam.sdk.coders.Coder;
 import org.apache.beam.sdk.io.FileIO;
 import org.apache.beam.sdk.io.FileSystems;
+import org.apache.beam.sdk.metrics.Counter;
+import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.Reshuffle;
 import org.apache.beam.sdk.transforms.SerializableBiFunction;
 import org.apache.beam.sdk.values.PBegin;
-import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionTuple;
+import org.apache.beam.sdk.values.TupleTag;
+import org.apache.beam.sdk.values.TupleTagList;
 
 /**
- * Reads input files line by line and turns each non-blank line into a keyed request.
+ * Reads input files line by line and turns each non-blank line into a keyed request, or, for a
+ * request line that cannot be sent, into a failure line. {@code --inputFormat} says which lines
+ * are request lines ({@link Format}):
  *
  * <ul>
- *   <li>A line that parses as a JSON object with {@code "key"} and {@code "request"} members is a
- *       request in the Batch API's own input format: its key is {@code "key"}, its request {@code
- *       "request"}, sent as it is (camelCase or snake_case). A key that is not a string or a
- *       number, or a request that is not an object, ends in the failures with the reason.
- *   <li>Any other line is a plain prompt (or text to embed), keyed {@code
- *       <file name>:line-<n>-<hash>}: n is the 1-based line number in its file, hash the first 8
- *       hex digits of the SHA-256 of the line. The key is stable across runs and names where the
- *       line came from; the same file name in two directories of one glob gives duplicate keys,
- *       which end in the failures.
+ *   <li>A request line is one JSON object in the Batch API's own input format: its request is
+ *       {@code "request"}, sent as it is (camelCase or snake_case), its key {@code "key"}. A key
+ *       that is not a string or a number, or a request that is not an object, ends in the
+ *       failures with the connector's reason. A request line without {@code "key"} gets the line
+ *       key below. A request line that does not parse, or has no {@code "request"}, is never sent:
+ *       it is a failure at stage {@code VALIDATE}, code 3, whose message names the file, the line
+ *       number and the parser's message.
+ *   <li>A prompt (or text to embed) is the whole line, keyed {@code <file name>:line-<n>-<hash>}:
+ *       n is the 1-based line number in its file, hash the first 8 hex digits of the SHA-256 of
+ *       the line. The key is stable across runs and names where the line came from; the same
+ *       file name in two directories of one glob gives duplicate keys, which end in the failures.
  *   <li>Blank lines are skipped (they still count in the line numbers).
  * </ul>
  *
@@ -45,6 +55,8 @@ final class InputLines {
   private static final JsonFactory JSON =
       JsonFactory.builder().disable(StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION).build();
   private static final char[] HEX = "0123456789abcdef".toCharArray();
+  /** google.rpc.Code INVALID_ARGUMENT, as the connector gives its own validation failures. */
+  static final int INVALID_ARGUMENT = 3;
   /** One digest per thread: looking the algorithm up costs more than hashing a short line. */
   private static final ThreadLocal<MessageDigest> SHA256 =
       ThreadLocal.withInitial(
@@ -58,71 +70,112 @@ final class InputLines {
 
   private InputLines() {}
 
-  /** One input line: either a prompt ({@code requestJson} null) or a whole request. */
+  /** Which lines are request lines ({@code --inputFormat}). */
+  enum Format {
+    /** A line whose first non-blank character is '{' is a request line, any other a prompt. */
+    AUTO,
+    /** Every line is a prompt, even one that looks like JSON. */
+    TEXT,
+    /** Every line is a request line. */
+    JSONL;
+
+    /** {@code auto}, {@code text} or {@code jsonl} (any case); a usage error otherwise. */
+    static Format parse(String value) throws UsageException {
+      if (value != null) {
+        for (Format f : values()) {
+          if (f.name().equalsIgnoreCase(value.trim())) {
+            return f;
+          }
+        }
+      }
+      throw new UsageException("--inputFormat: expected auto, text or jsonl, got '" + value + "'");
+    }
+  }
+
+  /**
+   * One input line: a prompt ({@code requestJson} and {@code error} null), a whole request, or a
+   * request line that cannot be sent ({@code error}, the reason).
+   */
   static final class Line {
     final String key;
     final String prompt;
     final String requestJson;
+    final String error;
 
-    private Line(String key, String prompt, String requestJson) {
+    private Line(String key, String prompt, String requestJson, String error) {
       this.key = key;
       this.prompt = prompt;
       this.requestJson = requestJson;
+      this.error = error;
     }
+  }
+
+  /** Parses line {@code lineNumber} of {@code fileName} as {@link Format#AUTO}; null for a blank line. */
+  static Line parse(String fileName, long lineNumber, String line) {
+    return parse(Format.AUTO, fileName, lineNumber, line);
   }
 
   /** Parses line {@code lineNumber} of {@code fileName}; null for a blank line. */
-  static Line parse(String fileName, long lineNumber, String line) {
+  static Line parse(Format format, String fileName, long lineNumber, String line) {
     if (line.isBlank()) {
       return null;
     }
-    if (line.stripLeading().startsWith("{")) {
-      Line request = readRequestLine(line);
-      if (request != null) {
-        return request;
-      }
+    boolean request =
+        format == Format.JSONL || (format == Format.AUTO && line.stripLeading().startsWith("{"));
+    if (!request) {
+      return new Line(lineKey(fileName, lineNumber, line), line, null, null);
     }
-    return new Line(lineKey(fileName, lineNumber, line), line, null);
+    return readRequestLine(fileName, lineNumber, line);
   }
 
   /**
-   * A line that is one JSON object with {@code "key"} and {@code "request"}, else null. One
+   * A request line: one JSON object with a {@code "request"} and, optionally, a {@code "key"}. One
    * streaming pass: the request is the line's own text of that member, never re-serialised.
    */
-  private static Line readRequestLine(String line) {
+  private static Line readRequestLine(String fileName, long lineNumber, String line) {
     String key = null;
     boolean hasKey = false;
     int requestStart = -1;
     int requestEnd = -1;
+    String problem = null;
     try (JsonParser p = JSON.createParser(line)) {
       if (p.nextToken() != JsonToken.START_OBJECT) {
-        return null;
-      }
-      while (p.nextToken() == JsonToken.FIELD_NAME) {
-        String field = p.currentName();
-        JsonToken value = p.nextToken();
-        if (field.equals("key")) {
-          hasKey = true;
-          key = keyText(p, value);
-        } else if (field.equals("request")) {
-          requestStart = (int) p.currentTokenLocation().getCharOffset();
-          p.skipChildren();
-          p.finishToken(); // a scalar's text is read lazily: its end is known once read
-          requestEnd = (int) p.currentLocation().getCharOffset();
-        } else {
-          p.skipChildren();
+        problem = "not a JSON object";
+      } else {
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+          String field = p.currentName();
+          JsonToken value = p.nextToken();
+          if (field.equals("key")) {
+            hasKey = true;
+            key = keyText(p, value);
+          } else if (field.equals("request")) {
+            requestStart = (int) p.currentTokenLocation().getCharOffset();
+            p.skipChildren();
+            p.finishToken(); // a scalar's text is read lazily: its end is known once read
+            requestEnd = (int) p.currentLocation().getCharOffset();
+          } else {
+            p.skipChildren();
+          }
+        }
+        JsonToken after = p.nextToken();
+        if (after != null) {
+          problem = "unexpected " + after.asString() + " after the JSON object (column " + p.currentTokenLocation().getColumnNr() + ")";
+        } else if (requestStart < 0) {
+          problem = "no \"request\" member";
         }
       }
-      if (p.nextToken() != null) {
-        return null; // trailing content: not one JSON object
-      }
+    } catch (JsonProcessingException e) {
+      problem = "invalid JSON: " + e.getOriginalMessage() + " (column " + e.getLocation().getColumnNr() + ")";
     } catch (IOException e) {
-      return null;
+      problem = "invalid JSON: " + Errors.describe(e);
     }
-    if (!hasKey || requestStart < 0) {
-      return null;
+    String lineKey = hasKey ? key : lineKey(fileName, lineNumber, line);
+    if (problem != null) {
+      return new Line(
+          lineKey, null, null,
+          fileName + " line " + lineNumber + ": not a request line ({\"key\": ..., \"request\": {...}}): " + problem);
     }
-    return new Line(key, null, line.substring(requestStart, requestEnd));
+    return new Line(lineKey, null, line.substring(requestStart, requestEnd), null);
   }
 
   /** A string or number key as text; any other kind is "" (the connector rejects it with the reason). */
@@ -152,44 +205,86 @@ final class InputLines {
 
   /**
    * Reads every file matching {@code filepattern} (an error if none does) into elements built by
-   * {@code fromPrompt} or {@code fromRequest}, each given the key and the prompt or request JSON.
-   * A large uncompressed file is read by several workers at once, a range of lines each ({@link
-   * FileRanges}).
+   * {@code fromPrompt} or {@code fromRequest}, each given the key and the prompt or request JSON
+   * ({@link Read#requests}), and the failure lines of request lines that cannot be sent ({@link
+   * #INVALID}). A large uncompressed file is read by several workers at once, a range of lines
+   * each ({@link FileRanges}).
    */
-  static <InT> PTransform<PBegin, PCollection<InT>> read(
+  static <InT> Read<InT> read(
       String filepattern,
+      Format format,
       SerializableBiFunction<String, String, InT> fromPrompt,
       SerializableBiFunction<String, String, InT> fromRequest,
       Coder<InT> coder) {
-    return new PTransform<PBegin, PCollection<InT>>() {
-      @Override
-      public PCollection<InT> expand(PBegin begin) {
-        return begin
-            .apply("Match", FileIO.match().filepattern(filepattern))
-            .apply("Split", ParDo.of(new FileRanges.SplitFn(FileRanges.RANGE_BYTES)))
-            .setCoder(FileRanges.RangeCoder.INSTANCE)
-            // Ranges to every worker.
-            .apply("Spread", Reshuffle.viaRandomKey())
-            .apply("Lines", ParDo.of(new ReadLinesFn<>(fromPrompt, fromRequest)))
-            .setCoder(coder);
-      }
-    };
+    return new Read<>(filepattern, format, fromPrompt, fromRequest, coder);
+  }
+
+  /** The failure lines ({@link JsonLines#failure} format) of request lines that cannot be sent. */
+  static final TupleTag<byte[]> INVALID = new TupleTag<byte[]>() {};
+
+  static final class Read<InT> extends PTransform<PBegin, PCollectionTuple> {
+    /** The requests and prompts, keyed. */
+    final TupleTag<InT> requests = new TupleTag<InT>() {};
+
+    private final String filepattern;
+    private final Format format;
+    private final SerializableBiFunction<String, String, InT> fromPrompt;
+    private final SerializableBiFunction<String, String, InT> fromRequest;
+    private final Coder<InT> coder;
+
+    private Read(
+        String filepattern,
+        Format format,
+        SerializableBiFunction<String, String, InT> fromPrompt,
+        SerializableBiFunction<String, String, InT> fromRequest,
+        Coder<InT> coder) {
+      this.filepattern = filepattern;
+      this.format = format;
+      this.fromPrompt = fromPrompt;
+      this.fromRequest = fromRequest;
+      this.coder = coder;
+    }
+
+    @Override
+    public PCollectionTuple expand(PBegin begin) {
+      PCollectionTuple lines =
+          begin
+              .apply("Match", FileIO.match().filepattern(filepattern))
+              .apply("Split", ParDo.of(new FileRanges.SplitFn(FileRanges.RANGE_BYTES)))
+              .setCoder(FileRanges.RangeCoder.INSTANCE)
+              // Ranges to every worker.
+              .apply("Spread", Reshuffle.viaRandomKey())
+              .apply(
+                  "Lines",
+                  ParDo.of(new ReadLinesFn<>(format, fromPrompt, fromRequest, requests))
+                      .withOutputTags(requests, TupleTagList.of(INVALID)));
+      lines.get(requests).setCoder(coder);
+      lines.get(INVALID).setCoder(ByteArrayCoder.of());
+      return lines;
+    }
   }
 
   /** Streams one range's lines; never holds the file. */
   static final class ReadLinesFn<InT> extends DoFn<FileRanges.Range, InT> {
+    private final Format format;
     private final SerializableBiFunction<String, String, InT> fromPrompt;
     private final SerializableBiFunction<String, String, InT> fromRequest;
+    private final TupleTag<InT> requests;
+    private final Counter failures = Metrics.counter(BatchCommand.NAMESPACE, "failures");
 
     ReadLinesFn(
+        Format format,
         SerializableBiFunction<String, String, InT> fromPrompt,
-        SerializableBiFunction<String, String, InT> fromRequest) {
+        SerializableBiFunction<String, String, InT> fromRequest,
+        TupleTag<InT> requests) {
+      this.format = format;
       this.fromPrompt = fromPrompt;
       this.fromRequest = fromRequest;
+      this.requests = requests;
     }
 
     @ProcessElement
-    public void process(@Element FileRanges.Range range, OutputReceiver<InT> out) throws IOException {
+    public void process(@Element FileRanges.Range range, MultiOutputReceiver out) throws IOException {
       String fileName = FileSystems.matchNewResource(range.file, false).getFilename();
       try (BufferedReader reader = range.open()) {
         long lineNumber = range.firstLine - 1;
@@ -198,12 +293,19 @@ final class InputLines {
           if (lineNumber == 1 && text.startsWith("\uFEFF")) {
             text = text.substring(1);
           }
-          Line line = parse(fileName, lineNumber, text);
-          if (line != null) {
-            out.output(
-                line.requestJson == null
-                    ? fromPrompt.apply(line.key, line.prompt)
-                    : fromRequest.apply(line.key, line.requestJson));
+          Line line = parse(format, fileName, lineNumber, text);
+          if (line == null) {
+            continue;
+          }
+          if (line.error != null) {
+            failures.inc();
+            out.get(INVALID).output(JsonLines.invalidLine(line.key, line.error, INVALID_ARGUMENT));
+          } else {
+            out.get(requests)
+                .output(
+                    line.requestJson == null
+                        ? fromPrompt.apply(line.key, line.prompt)
+                        : fromRequest.apply(line.key, line.requestJson));
           }
         }
       }

@@ -71,15 +71,25 @@ final class JsonLines {
 
   /** {@code {"key", "stage", "code", "message", "jobName", "attempts"}}. */
   static byte[] failure(GenerateFailure f) {
+    return failure(f.getKey(), f.getStage(), f.getErrorCode(), f.getMessage(), f.getJobName(), f.getAttempts());
+  }
+
+  /** A failure line for an input line that was never sent: stage {@code VALIDATE}, no job, no attempt. */
+  static byte[] invalidLine(String key, String message, int code) {
+    return failure(key, GenerateFailure.Stage.VALIDATE, code, message, null, 0);
+  }
+
+  private static byte[] failure(
+      String key, GenerateFailure.Stage stage, int code, String message, String jobName, int attempts) {
     ByteArrayOutputStream out = new ByteArrayOutputStream(256);
     try (JsonGenerator g = JSON.createGenerator(out)) {
       g.writeStartObject();
-      g.writeStringField("key", f.getKey());
-      g.writeStringField("stage", f.getStage().name());
-      g.writeNumberField("code", f.getErrorCode());
-      g.writeStringField("message", f.getMessage());
-      g.writeStringField("jobName", f.getJobName());
-      g.writeNumberField("attempts", f.getAttempts());
+      g.writeStringField("key", key);
+      g.writeStringField("stage", stage.name());
+      g.writeNumberField("code", code);
+      g.writeStringField("message", message);
+      g.writeStringField("jobName", jobName);
+      g.writeNumberField("attempts", attempts);
       g.writeEndObject();
     } catch (IOException e) {
       throw new UncheckedIOException(e);

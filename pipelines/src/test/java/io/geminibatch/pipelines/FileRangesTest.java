@@ -23,6 +23,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** A file read in ranges gives every line once, under the number a single reader gives it. */
 class FileRangesTest {
+  private static final org.apache.beam.sdk.values.TupleTag<String> STRINGS = new org.apache.beam.sdk.values.TupleTag<String>() {};
+
   @TempDir Path tmp;
 
   @Test
@@ -63,7 +65,10 @@ class FileRangesTest {
     });
     PCollection<String> lines =
         ranges
-            .apply(ParDo.of(new InputLines.ReadLinesFn<>((k, t) -> k + " " + t, (k, t) -> k + " " + t)))
+            .apply(
+                ParDo.of(new InputLines.ReadLinesFn<>(InputLines.Format.AUTO, (k, t) -> k + " " + t, (k, t) -> k + " " + t, STRINGS))
+                    .withOutputTags(STRINGS, org.apache.beam.sdk.values.TupleTagList.of(InputLines.INVALID)))
+            .get(STRINGS)
             .setCoder(org.apache.beam.sdk.coders.StringUtf8Coder.of());
     PAssert.that(lines).containsInAnyOrder(expected);
     p.run().waitUntilFinish();

@@ -2,6 +2,8 @@ package io.geminibatch.pipelines;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
@@ -39,12 +41,49 @@ class InputLinesTest {
   }
 
   @Test
-  void otherJsonAndBrokenJsonArePlainPrompts() {
-    String noRequest = "{\"key\": \"k\", \"prompt\": \"hi\"}";
-    assertEquals(noRequest, InputLines.parse("p.txt", 2, noRequest).prompt);
-    String broken = "{\"key\": \"k\", \"request\": {}} trailing";
-    assertEquals(broken, InputLines.parse("p.txt", 2, broken).prompt);
-    assertEquals(InputLines.lineKey("p.txt", 2, broken), InputLines.parse("p.txt", 2, broken).key);
+  void aRequestLineThatDoesNotParseIsAFailureWithItsLineNumberNeverAPrompt() {
+    InputLines.Line broken = InputLines.parse("in.jsonl", 7, "{\"key\":\"c\",\"request\":{broken json");
+    assertNull(broken.prompt);
+    assertNull(broken.requestJson);
+    assertEquals("c", broken.key, "the key the line gives, when the parser got that far");
+    assertTrue(broken.error.startsWith("in.jsonl line 7: not a request line"), broken.error);
+    assertTrue(broken.error.contains("invalid JSON: Unexpected character ('b'"), broken.error);
+    assertTrue(broken.error.contains("(column 23)"), broken.error);
+
+    InputLines.Line trailing = InputLines.parse("in.jsonl", 2, "{\"key\": \"k\", \"request\": {}} trailing");
+    assertEquals("k", trailing.key, "the key it gave, when it got that far");
+    assertTrue(trailing.error.contains("line 2"), trailing.error);
+
+    InputLines.Line noRequest = InputLines.parse("in.jsonl", 3, "{\"key\": \"k\", \"prompt\": \"hi\"}");
+    assertTrue(noRequest.error.endsWith("no \"request\" member"), noRequest.error);
+    InputLines.Line early = InputLines.parse("in.jsonl", 5, "{\"ke");
+    assertEquals(InputLines.lineKey("in.jsonl", 5, "{\"ke"), early.key, "else the line key a prompt would get");
+    assertNull(noRequest.prompt);
+  }
+
+  @Test
+  void aRequestLineWithoutKeyGetsTheLineKeyOfAPrompt() {
+    String text = "{\"request\": {\"contents\": [{\"parts\": [{\"text\": \"hi\"}]}]}}";
+    InputLines.Line line = InputLines.parse("in.jsonl", 4, text);
+    assertNull(line.error);
+    assertEquals(InputLines.lineKey("in.jsonl", 4, text), line.key);
+    assertEquals("{\"contents\": [{\"parts\": [{\"text\": \"hi\"}]}]}", line.requestJson);
+  }
+
+  @Test
+  void theFormatSaysWhichLinesAreRequestLines() throws UsageException {
+    String json = "{\"key\": \"k\", \"request\": {}}";
+    assertEquals(json, InputLines.parse(InputLines.Format.TEXT, "p.txt", 1, json).prompt);
+    assertEquals("{}", InputLines.parse(InputLines.Format.AUTO, "p.txt", 1, "  " + json).requestJson);
+    assertEquals("why?", InputLines.parse(InputLines.Format.AUTO, "p.txt", 1, "why?").prompt);
+    InputLines.Line notJson = InputLines.parse(InputLines.Format.JSONL, "p.jsonl", 9, "why?");
+    assertTrue(notJson.error.startsWith("p.jsonl line 9: not a request line"), notJson.error);
+    InputLines.Line array = InputLines.parse(InputLines.Format.JSONL, "p.jsonl", 1, "[1]");
+    assertTrue(array.error.endsWith("not a JSON object"), array.error);
+    assertEquals(InputLines.Format.JSONL, InputLines.Format.parse("jsonl"));
+    assertEquals(InputLines.Format.TEXT, InputLines.Format.parse("Text"));
+    UsageException e = assertThrows(UsageException.class, () -> InputLines.Format.parse("csv"));
+    assertEquals("--inputFormat: expected auto, text or jsonl, got 'csv'", e.getMessage());
   }
 
   @Test

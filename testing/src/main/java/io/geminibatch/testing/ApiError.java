@@ -5,8 +5,11 @@ import java.util.Map;
 /**
  * An error the emulator answers with, in the service's shape: {@code {"error": {"code": N,
  * "message": "...", "status": "..."}}}, plus optional raw {@code details} and reply headers.
+ *
+ * <p>Public so that the handlers of the emulated APIs in sub-packages (webhooks, ...) can throw it;
+ * {@link ApiHandler} answers it the same way for every API.
  */
-final class ApiError extends RuntimeException {
+public final class ApiError extends RuntimeException {
   final int httpCode;
   final String status;
   /** Raw JSON array for {@code error.details}, or null. */
@@ -21,23 +24,23 @@ final class ApiError extends RuntimeException {
     this.headers = headers;
   }
 
-  ApiError(int httpCode, String status, String message) {
+  public ApiError(int httpCode, String status, String message) {
     this(httpCode, status, message, null, Map.of());
   }
 
-  static ApiError invalidArgument(String message) {
+  public static ApiError invalidArgument(String message) {
     return new ApiError(400, "INVALID_ARGUMENT", message);
   }
 
-  static ApiError notFound(String message) {
+  public static ApiError notFound(String message) {
     return new ApiError(404, "NOT_FOUND", message);
   }
 
-  static ApiError alreadyExists(String message) {
+  public static ApiError alreadyExists(String message) {
     return new ApiError(409, "ALREADY_EXISTS", message);
   }
 
-  static ApiError failedPrecondition(String message) {
+  public static ApiError failedPrecondition(String message) {
     return new ApiError(400, "FAILED_PRECONDITION", message);
   }
 
@@ -80,7 +83,7 @@ final class ApiError extends RuntimeException {
   }
 
   /** Google's generic reply for a resource that does not exist (or is not the caller's). */
-  static ApiError entityNotFound() {
+  public static ApiError entityNotFound() {
     return notFound("Requested entity was not found.");
   }
 }

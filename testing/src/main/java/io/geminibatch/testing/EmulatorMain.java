@@ -116,6 +116,27 @@ public final class EmulatorMain {
     flag("--gcs-drop-download-rate", "P", "0",
         "fraction of Cloud Storage media downloads dropped after half of the body",
         (o, v) -> o.gcsFaults = o.gcsFaults.withDropDownloadRate(rate("--gcs-drop-download-rate", v)));
+    flag("--webhook-duplicate-rate", "P", "0",
+        "fraction of delivered webhook events sent once more under the same webhook-id",
+        (o, v) -> o.faults.webhookDuplicateRate(rate("--webhook-duplicate-rate", v)));
+    flag("--webhook-delay-rate", "P", "0",
+        "fraction of webhook events whose first attempt waits --webhook-fault-delay",
+        (o, v) -> o.faults.webhookDelayRate(rate("--webhook-delay-rate", v)));
+    flag("--webhook-fault-delay", "DURATION", "PT5S", "how long a delayed webhook event waits",
+        (o, v) -> o.emulator.webhookFaultDelay(duration("--webhook-fault-delay", v)));
+    flag("--webhook-retry-schedule", "D1,D2,...", "PT5S,PT30S,PT2M,...(about 24 h)",
+        "ISO-8601 delays between the attempts of a failing webhook delivery",
+        (o, v) -> {
+          List<Duration> delays = new ArrayList<>();
+          for (String d : v.split(",")) {
+            delays.add(duration("--webhook-retry-schedule", d.trim()));
+          }
+          o.emulator.webhookRetrySchedule(delays);
+        });
+    flag("--webhook-secret", "whsec_...", "a random one",
+        "the secret that signs deliveries to a batch's webhookConfig.uris"
+            + " (GET /_emulator/webhooks shows it)",
+        (o, v) -> o.emulator.webhookSigningSecret(v));
     flag("--seed", "N", "0", "seed of the fault streams",
         (o, v) -> o.emulator.seed(longValue("--seed", v)));
     flag("--verbose", null, "off", "log method, path and status of each call to stderr",

@@ -32,6 +32,7 @@ public final class EmulatorStats {
   private final long filesStored;
   private final long bytesUploaded;
   private final long bytesDownloaded;
+  private final Map<String, Long> webhookDeliveries;
 
   EmulatorStats(
       long batchesCreated,
@@ -46,7 +47,8 @@ public final class EmulatorStats {
       Map<String, Long> jobsByState,
       long filesStored,
       long bytesUploaded,
-      long bytesDownloaded) {
+      long bytesDownloaded,
+      Map<String, Long> webhookDeliveries) {
     this.batchesCreated = batchesCreated;
     this.createsByDisplayName = frozen(createsByDisplayName);
     this.callsByEndpoint = frozen(callsByEndpoint);
@@ -60,6 +62,7 @@ public final class EmulatorStats {
     this.filesStored = filesStored;
     this.bytesUploaded = bytesUploaded;
     this.bytesDownloaded = bytesDownloaded;
+    this.webhookDeliveries = frozen(webhookDeliveries);
   }
 
   private static Map<String, Long> frozen(Map<String, Long> m) {
@@ -100,7 +103,9 @@ public final class EmulatorStats {
   /**
    * Fault kind → times injected. Kinds: {@code throttle}, {@code unavailable}, {@code jobFailure},
    * {@code jobExpiry}, {@code stuckJob}, {@code requestError}, {@code dropDownload}, {@code
-   * lostCreateReply}, {@code spuriousQuotaRefusal}, {@code reorderInline}, {@code omitInlineMetadata}.
+   * lostCreateReply}, {@code spuriousQuotaRefusal}, {@code reorderInline}, {@code
+   * omitInlineMetadata}, {@code webhookDuplicate},
+   * {@code webhookDelay}.
    */
   public Map<String, Long> faultsInjected() {
     return faultsInjected;
@@ -168,6 +173,20 @@ public final class EmulatorStats {
     return bytesDownloaded;
   }
 
+  /**
+   * Webhook delivery counter → count: {@code deliveries} (events to send, one per target), {@code
+   * attempts}, {@code delivered} (answered 2xx), {@code failedAttempts}, {@code retries}, {@code
+   * givenUp}, {@code disabledWebhooks}.
+   */
+  public Map<String, Long> webhookDeliveries() {
+    return webhookDeliveries;
+  }
+
+  /** The webhook delivery counter {@code name} (0 when never counted). */
+  public long webhookDeliveries(String name) {
+    return webhookDeliveries.getOrDefault(name, 0L);
+  }
+
   /** The JSON document {@code GET /_emulator/stats} returns. */
   public String toJson() {
     StringWriter w = new StringWriter();
@@ -187,6 +206,7 @@ public final class EmulatorStats {
       g.writeNumberField("filesStored", filesStored);
       g.writeNumberField("bytesUploaded", bytesUploaded);
       g.writeNumberField("bytesDownloaded", bytesDownloaded);
+      writeMap(g, "webhookDeliveries", webhookDeliveries);
       g.writeEndObject();
     } catch (IOException e) {
       throw new UncheckedIOException(e);

@@ -1,5 +1,7 @@
 package io.geminibatch.testing;
 
+import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
@@ -131,10 +133,18 @@ final class FastGenerateLine {
   }
 
   /**
-   * The result line ({@code '\n'} included) for a prompt {@link #parse} read and that has
-   * contents, in {@link #buffer()}; returns its length.
+   * Writes the result line ({@code '\n'} included) for a prompt {@link #parse} read and that has
+   * contents. The line is built in a buffer that grows with the longest line seen; it is written
+   * from here, never handed out, as a caller holding the buffer across a call would keep one that
+   * the call outgrew (lines over 4 KB once failed that way).
    */
-  int writeResponse(EmulatorResponder.Prompt prompt) {
+  void writeResponse(EmulatorResponder.Prompt prompt, OutputStream to) throws IOException {
+    int length = respond(prompt); // first: it may replace the buffer
+    to.write(out, 0, length);
+  }
+
+  /** Builds the result line in {@link #out}; returns its length. */
+  private int respond(EmulatorResponder.Prompt prompt) {
     long promptTokens = EmulatorResponder.tokens(prompt.codePoints);
     long candidateTokens = EmulatorResponder.tokens(prompt.answerCodePoints);
     int keyLength = hasKey ? keyTo - keyFrom : 0;
@@ -172,10 +182,6 @@ final class FastGenerateLine {
     o[n++] = '}';
     o[n++] = '\n';
     return n;
-  }
-
-  byte[] buffer() {
-    return out;
   }
 
   private static int put(byte[] o, int n, byte[] s) {

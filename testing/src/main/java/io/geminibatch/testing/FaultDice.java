@@ -18,7 +18,9 @@ final class FaultDice {
     DROP_DOWNLOAD,
     LOST_CREATE_REPLY,
     REORDER_INLINE,
-    SPURIOUS_QUOTA_REFUSAL
+    SPURIOUS_QUOTA_REFUSAL,
+    WEBHOOK_DUPLICATE,
+    WEBHOOK_DELAY
   }
 
   private final EnumMap<Stream, SplittableRandom> streams = new EnumMap<>(Stream.class);

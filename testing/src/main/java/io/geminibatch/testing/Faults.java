@@ -32,6 +32,10 @@ import java.util.Objects;
  *       created.
  *   <li>{@code reorderInline}: inline results are shuffled.
  *   <li>{@code omitInlineMetadata}: inline results carry no {@code metadata}.
+ *   <li>{@code webhookDuplicateRate}: a delivered webhook event is sent once more, under the same
+ *       {@code webhook-id} (receivers must deduplicate).
+ *   <li>{@code webhookDelayRate}: a webhook event's first attempt waits the emulator's webhook
+ *       fault delay ({@link GeminiEmulator.Builder#webhookFaultDelay}).
  * </ul>
  *
  * <p>Job-level faults and the request error rate are sampled when a job is created.
@@ -50,6 +54,8 @@ public final class Faults {
   private final double spuriousQuotaRefusalRate;
   private final boolean reorderInline;
   private final boolean omitInlineMetadata;
+  private final double webhookDuplicateRate;
+  private final double webhookDelayRate;
 
   private Faults(Builder b) {
     this.jobFailureRate = b.jobFailureRate;
@@ -63,6 +69,8 @@ public final class Faults {
     this.spuriousQuotaRefusalRate = b.spuriousQuotaRefusalRate;
     this.reorderInline = b.reorderInline;
     this.omitInlineMetadata = b.omitInlineMetadata;
+    this.webhookDuplicateRate = b.webhookDuplicateRate;
+    this.webhookDelayRate = b.webhookDelayRate;
   }
 
   /** No fault at all. */
@@ -87,6 +95,8 @@ public final class Faults {
     b.spuriousQuotaRefusalRate = spuriousQuotaRefusalRate;
     b.reorderInline = reorderInline;
     b.omitInlineMetadata = omitInlineMetadata;
+    b.webhookDuplicateRate = webhookDuplicateRate;
+    b.webhookDelayRate = webhookDelayRate;
     return b;
   }
 
@@ -134,6 +144,14 @@ public final class Faults {
     return omitInlineMetadata;
   }
 
+  public double webhookDuplicateRate() {
+    return webhookDuplicateRate;
+  }
+
+  public double webhookDelayRate() {
+    return webhookDelayRate;
+  }
+
   @Override
   public boolean equals(Object o) {
     if (!(o instanceof Faults)) {
@@ -150,7 +168,9 @@ public final class Faults {
         && lostCreateReplyRate == f.lostCreateReplyRate
         && spuriousQuotaRefusalRate == f.spuriousQuotaRefusalRate
         && reorderInline == f.reorderInline
-        && omitInlineMetadata == f.omitInlineMetadata;
+        && omitInlineMetadata == f.omitInlineMetadata
+        && webhookDuplicateRate == f.webhookDuplicateRate
+        && webhookDelayRate == f.webhookDelayRate;
   }
 
   @Override
@@ -166,7 +186,9 @@ public final class Faults {
         lostCreateReplyRate,
         spuriousQuotaRefusalRate,
         reorderInline,
-        omitInlineMetadata);
+        omitInlineMetadata,
+        webhookDuplicateRate,
+        webhookDelayRate);
   }
 
   @Override
@@ -182,6 +204,8 @@ public final class Faults {
         + ", spuriousQuotaRefusalRate=" + spuriousQuotaRefusalRate
         + ", reorderInline=" + reorderInline
         + ", omitInlineMetadata=" + omitInlineMetadata
+        + ", webhookDuplicateRate=" + webhookDuplicateRate
+        + ", webhookDelayRate=" + webhookDelayRate
         + "}";
   }
 
@@ -198,6 +222,8 @@ public final class Faults {
     private double spuriousQuotaRefusalRate;
     private boolean reorderInline;
     private boolean omitInlineMetadata;
+    private double webhookDuplicateRate;
+    private double webhookDelayRate;
 
     private Builder() {}
 
@@ -253,6 +279,16 @@ public final class Faults {
 
     public Builder omitInlineMetadata(boolean omit) {
       this.omitInlineMetadata = omit;
+      return this;
+    }
+
+    public Builder webhookDuplicateRate(double rate) {
+      this.webhookDuplicateRate = rate("webhookDuplicateRate", rate);
+      return this;
+    }
+
+    public Builder webhookDelayRate(double rate) {
+      this.webhookDelayRate = rate("webhookDelayRate", rate);
       return this;
     }
 

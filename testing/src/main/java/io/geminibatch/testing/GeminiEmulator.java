@@ -9,12 +9,16 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import io.geminibatch.testing.webhooks.Deliveries;
+import io.geminibatch.testing.webhooks.WebhookService;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -61,6 +65,7 @@ public final class GeminiEmulator implements AutoCloseable {
   private final boolean deleteDataDir;
   private final HttpServer server;
   private final EmulatorRouter router;
+  private final WebhookService webhooks;
   private final ExecutorService httpThreads;
   private final ScheduledExecutorService scheduler;
   private final ExecutorService workers;
@@ -101,11 +106,15 @@ public final class GeminiEmulator implements AutoCloseable {
       String host = b.host.contains(":") ? "[" + b.host + "]" : b.host;
       this.baseUrl = "http://" + host + ":" + server.getAddress().getPort();
       // One router in front of every emulated API; each API package adds its routes here.
-      this.router = new EmulatorRouter(new ApiHandler(this));
+      ApiHandler api = new ApiHandler(this);
+      this.router = new EmulatorRouter(api);
       this.storage = new GcsStore(dataDir.resolve("gcs"), b.seed);
       router.route(
           "cloud-storage", GcsHandler::serves, new GcsHandler(storage, this::baseUrl, b.verbose));
       router.route("secret-manager", SecretsHandler::serves, new SecretsHandler(secrets, b.verbose));
+      this.webhooks = new WebhookService(api::serve, deliveries(b.webhookSettings));
+      router.route("webhooks", WebhookService::claims, webhooks.handler());
+      jobs.onEnd(this::batchEnded);
       server.createContext("/", router);
       server.setExecutor(httpThreads);
       server.start();
@@ -118,6 +127,60 @@ public final class GeminiEmulator implements AutoCloseable {
 
   public static Builder builder() {
     return new Builder();
+  }
+
+  private Deliveries deliveries(Deliveries.Settings settings) {
+    return new Deliveries(
+        settings,
+        new Deliveries.Counters() {
+          @Override
+          public void count(String counter) {
+            stats.webhook(counter);
+          }
+
+          @Override
+          public void fault(String kind) {
+            stats.fault(kind);
+          }
+        },
+        new Deliveries.Dice() {
+          @Override
+          public boolean duplicate() {
+            return dice.roll(FaultDice.Stream.WEBHOOK_DUPLICATE, faults.webhookDuplicateRate());
+          }
+
+          @Override
+          public boolean delay() {
+            return dice.roll(FaultDice.Stream.WEBHOOK_DELAY, faults.webhookDelayRate());
+          }
+        });
+  }
+
+  /** Tells the webhooks that a job ended (called once per job, by the job store). */
+  private void batchEnded(Job job) {
+    WebhookService.BatchEnded e;
+    synchronized (job) {
+      e =
+          new WebhookService.BatchEnded(
+              job.owner,
+              job.name(),
+              job.state.name(),
+              job.responsesFile,
+              job.errorCode,
+              job.errorMessage,
+              job.webhookUris,
+              job.webhookUserMetadataJson);
+    }
+    webhooks.batchEnded(e);
+  }
+
+  /**
+   * The secret that signs deliveries to the URIs of a batch's {@code webhookConfig} (the live
+   * service signs those with an RS256 JWT; the emulator signs them as it signs static webhooks'
+   * deliveries, with this {@code whsec_} secret).
+   */
+  public String webhookSigningSecret() {
+    return webhooks.deliveries().dynamicSecret();
   }
 
   /** {@code http://HOST:PORT}, without a trailing slash: give it to a client as its base URL. */
@@ -201,6 +264,19 @@ public final class GeminiEmulator implements AutoCloseable {
     this.jobLatency = checkLatency(latency);
   }
 
+  /**
+   * Jobs created from now on stay {@code BATCH_STATE_PENDING} until {@link #releaseJobs()} (they
+   * can still be cancelled, deleted or expire): a test can see a client leave while its jobs run.
+   */
+  public void holdJobs() {
+    jobs.hold();
+  }
+
+  /** Starts the jobs {@link #holdJobs()} held, and stops holding new ones. */
+  public void releaseJobs() {
+    jobs.release();
+  }
+
   public Duration jobExpiry() {
     return jobExpiry;
   }
@@ -215,6 +291,7 @@ public final class GeminiEmulator implements AutoCloseable {
   @Override
   public void close() {
     server.stop(0);
+    webhooks.close();
     shutdownThreads();
     deleteTempDir();
   }
@@ -292,6 +369,7 @@ public final class GeminiEmulator implements AutoCloseable {
     private Faults faults = Faults.none();
     private Quota quota = Quota.none();
     private boolean verbose;
+    private Deliveries.Settings webhookSettings = Deliveries.Settings.defaults();
 
     private Builder() {}
 
@@ -358,6 +436,43 @@ public final class GeminiEmulator implements AutoCloseable {
     /** Log method, path and status of each call to stderr (never the key or the query). */
     public Builder verbose(boolean verbose) {
       this.verbose = verbose;
+      return this;
+    }
+
+    /**
+     * Delays between the attempts of a webhook delivery that fails (non-2xx or no answer in time);
+     * default {@link Deliveries.Settings#DEFAULT_RETRY_SCHEDULE} (5 s, 30 s, 2 min, ... about 24
+     * hours). When they are used up the event is given up and a registered webhook turns {@code
+     * disabled_due_to_failed_deliveries}.
+     */
+    public Builder webhookRetrySchedule(Duration... delays) {
+      this.webhookSettings = webhookSettings.withRetrySchedule(Arrays.asList(delays));
+      return this;
+    }
+
+    public Builder webhookRetrySchedule(List<Duration> delays) {
+      this.webhookSettings = webhookSettings.withRetrySchedule(delays);
+      return this;
+    }
+
+    /** How long a webhook receiver has to answer an attempt; default 5 s. */
+    public Builder webhookAttemptTimeout(Duration timeout) {
+      this.webhookSettings = webhookSettings.withAttemptTimeout(checkLatency(timeout));
+      return this;
+    }
+
+    /** How long {@link Faults#webhookDelayRate()} delays a delivery; default 5 s. */
+    public Builder webhookFaultDelay(Duration delay) {
+      this.webhookSettings = webhookSettings.withFaultDelay(checkLatency(delay));
+      return this;
+    }
+
+    /**
+     * The {@code whsec_} secret that signs deliveries to a batch's {@code webhookConfig.uris};
+     * default a random one (see {@link GeminiEmulator#webhookSigningSecret()}).
+     */
+    public Builder webhookSigningSecret(String secret) {
+      this.webhookSettings = webhookSettings.withDynamicSecret(secret);
       return this;
     }
 

@@ -44,6 +44,11 @@ final class JobStore {
   /** Active jobs per owner, and their enqueued tokens per owner and model: guarded by itself. */
   private final QuotaUse quotaUse = new QuotaUse();
   private volatile Duration expiry;
+  /** While true, new jobs stay PENDING until {@link #release()}. */
+  private boolean holding;
+  private final List<Job> held = new ArrayList<>();
+  /** Told once when a job reaches a terminal state (not when it is deleted). */
+  private volatile java.util.function.Consumer<Job> onEnd = j -> {};
 
   JobStore(
       Path dataDir,
@@ -74,12 +79,16 @@ final class JobStore {
       List<Job.InlineRequest> inline,
       Job.Plan plan,
       Quota quota,
-      long tokens)
+      long tokens,
+      List<String> webhookUris,
+      String webhookUserMetadataJson)
       throws IOException {
     // Checked and taken at once, so that concurrent creates never overshoot a limit together.
     quotaUse.take(owner, model, tokens, quota, stats);
     try {
-      return create(owner, kind, model, displayName, priority, input, inline, plan, tokens);
+      return create(
+          owner, kind, model, displayName, priority, input, inline, plan, tokens, webhookUris,
+          webhookUserMetadataJson);
     } catch (IOException | RuntimeException e) {
       quotaUse.give(owner, model, tokens, stats);
       throw e;
@@ -95,7 +104,9 @@ final class JobStore {
       StoredFile input,
       List<Job.InlineRequest> inline,
       Job.Plan plan,
-      long tokens)
+      long tokens,
+      List<String> webhookUris,
+      String webhookUserMetadataJson)
       throws IOException {
     String id;
     do {
@@ -126,6 +137,8 @@ final class JobStore {
             Instant.now(),
             plan);
     job.enqueuedTokens = tokens;
+    job.webhookUris = webhookUris;
+    job.webhookUserMetadataJson = webhookUserMetadataJson;
     jobs.put(id, job);
     stats.created(displayName);
     stats.jobActivated();
@@ -138,9 +151,39 @@ final class JobStore {
               TimeUnit.NANOSECONDS);
     }
     if (!plan.stuck) {
+      synchronized (held) {
+        if (holding) {
+          held.add(job);
+          return job;
+        }
+      }
       scheduler.schedule(() -> start(job), plan.pendingNanos, TimeUnit.NANOSECONDS);
     }
     return job;
+  }
+
+  /** New jobs stay PENDING until {@link #release()} (cancel, delete and expiry still apply). */
+  void hold() {
+    synchronized (held) {
+      holding = true;
+    }
+  }
+
+  /** Lets the held jobs, and new ones, go on as planned. */
+  void release() {
+    List<Job> go;
+    synchronized (held) {
+      holding = false;
+      go = new ArrayList<>(held);
+      held.clear();
+    }
+    for (Job job : go) {
+      scheduler.schedule(() -> start(job), job.plan.pendingNanos, TimeUnit.NANOSECONDS);
+    }
+  }
+
+  void onEnd(java.util.function.Consumer<Job> listener) {
+    this.onEnd = listener;
   }
 
   void setExpiry(Duration expiry) {
@@ -222,6 +265,7 @@ final class JobStore {
       } catch (IOException e) {
         out.discard();
         failLocked(job, Job.State.FAILED, 13, "An internal error has occurred: " + e);
+        ended(job);
         return;
       }
       job.state = Job.State.SUCCEEDED;
@@ -229,6 +273,7 @@ final class JobStore {
       cancelExpiry(job);
     }
     finished(job);
+    ended(job);
   }
 
   /** Ends a job that is not terminal yet; false when it already was (or was deleted). */
@@ -239,7 +284,16 @@ final class JobStore {
       }
       failLocked(job, state, code, message);
     }
+    ended(job);
     return true;
+  }
+
+  private void ended(Job job) {
+    try {
+      onEnd.accept(job);
+    } catch (RuntimeException e) {
+      // a listener's failure must not change the job's outcome
+    }
   }
 
   private void failLocked(Job job, Job.State state, int code, String message) {
@@ -542,7 +596,7 @@ final class JobStore {
             && fast.parse(reader.array, reader.offset, reader.length, prompt)
             && prompt.hasContents) {
           // the common line, without Jackson; the generator has nothing buffered
-          out.write(fast.buffer(), 0, fast.writeResponse(prompt));
+          fast.writeResponse(prompt, out);
           success = true;
         } else {
           success =

@@ -10,6 +10,7 @@ final class StatsRecorder {
   private final ConcurrentHashMap<String, AtomicLong> calls = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, AtomicLong> creates = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, AtomicLong> faults = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, AtomicLong> webhooks = new ConcurrentHashMap<>();
   private final AtomicLong batchesCreated = new AtomicLong();
   private final AtomicLong bytesUploaded = new AtomicLong();
   private final AtomicLong bytesDownloaded = new AtomicLong();
@@ -42,6 +43,10 @@ final class StatsRecorder {
     peakEnqueuedTokens = Math.max(peakEnqueuedTokens, enqueuedTokens);
   }
 
+  void webhook(String counter) {
+    webhooks.computeIfAbsent(counter, k -> new AtomicLong()).incrementAndGet();
+  }
+
   void uploaded(long n) {
     bytesUploaded.addAndGet(n);
   }
@@ -64,6 +69,7 @@ final class StatsRecorder {
     creates.clear();
     faults.clear();
     quotaRefusals.clear();
+    webhooks.clear();
     batchesCreated.set(0);
     bytesUploaded.set(0);
     bytesDownloaded.set(0);
@@ -85,7 +91,8 @@ final class StatsRecorder {
         jobsByState,
         filesStored,
         bytesUploaded.get(),
-        bytesDownloaded.get());
+        bytesDownloaded.get(),
+        copy(webhooks));
   }
 
   private static Map<String, Long> copy(Map<String, AtomicLong> m) {
