@@ -3,6 +3,7 @@ package io.geminibatch.connector;
 import com.google.auto.value.AutoValue;
 import io.geminibatch.connector.client.ApiKeyProvider;
 import io.geminibatch.connector.client.GeminiClientConfig;
+import io.geminibatch.connector.client.VertexTarget;
 import java.io.Serializable;
 import org.apache.beam.sdk.transforms.errorhandling.BadRecord;
 import org.apache.beam.sdk.transforms.errorhandling.ErrorHandler;
@@ -58,6 +59,12 @@ abstract class BatchConfig implements Serializable {
 
   abstract @Nullable ErrorHandler<BadRecord, ?> badRecordErrorHandler();
 
+  /** Vertex AI's project and location when it is the backend; null for the Gemini API. */
+  abstract @Nullable VertexTarget vertex();
+
+  /** Credentials for Vertex AI; null for Application Default Credentials. */
+  abstract com.google.auth.oauth2.@Nullable GoogleCredentials googleCredentials();
+
   abstract Builder toBuilder();
 
   static BatchConfig defaults(String model) {
@@ -89,6 +96,7 @@ abstract class BatchConfig implements Serializable {
         .maxRetries(maxRetries())
         .initialBackoff(initialBackoff())
         .maxBackoff(maxBackoff())
+        .vertex(vertex() == null || googleCredentials() == null ? vertex() : vertex().withCredentials(googleCredentials()))
         .build();
   }
 
@@ -131,6 +139,10 @@ abstract class BatchConfig implements Serializable {
     abstract Builder setMaxBackoff(java.time.Duration v);
 
     abstract Builder setBadRecordErrorHandler(ErrorHandler<BadRecord, ?> v);
+
+    abstract Builder setVertex(VertexTarget v);
+
+    abstract Builder setGoogleCredentials(com.google.auth.oauth2.GoogleCredentials v);
 
     abstract BatchConfig build();
   }

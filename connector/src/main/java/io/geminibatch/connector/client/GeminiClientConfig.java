@@ -25,6 +25,7 @@ public final class GeminiClientConfig implements Serializable {
   private final Duration initialBackoff;
   private final Duration maxBackoff;
   private final int uploadChunkBytes;
+  private final VertexTarget vertex;
 
   private GeminiClientConfig(Builder b) {
     this.baseUrl = b.baseUrl;
@@ -36,6 +37,7 @@ public final class GeminiClientConfig implements Serializable {
     this.initialBackoff = b.initialBackoff;
     this.maxBackoff = b.maxBackoff;
     this.uploadChunkBytes = b.uploadChunkBytes;
+    this.vertex = b.vertex;
   }
 
   public static Builder builder() {
@@ -53,6 +55,7 @@ public final class GeminiClientConfig implements Serializable {
     b.initialBackoff = initialBackoff;
     b.maxBackoff = maxBackoff;
     b.uploadChunkBytes = uploadChunkBytes;
+    b.vertex = vertex;
     return b;
   }
 
@@ -96,6 +99,11 @@ public final class GeminiClientConfig implements Serializable {
     return uploadChunkBytes;
   }
 
+  /** The Vertex AI backend's target, or null for the Gemini API. */
+  public VertexTarget getVertex() {
+    return vertex;
+  }
+
   @Override
   public boolean equals(Object o) {
     if (!(o instanceof GeminiClientConfig)) {
@@ -110,7 +118,8 @@ public final class GeminiClientConfig implements Serializable {
         && maxRetries == c.maxRetries
         && initialBackoff.equals(c.initialBackoff)
         && maxBackoff.equals(c.maxBackoff)
-        && uploadChunkBytes == c.uploadChunkBytes;
+        && uploadChunkBytes == c.uploadChunkBytes
+        && Objects.equals(vertex, c.vertex);
   }
 
   @Override
@@ -120,7 +129,9 @@ public final class GeminiClientConfig implements Serializable {
 
   @Override
   public String toString() {
-    return "GeminiClientConfig{" + baseUrl + "/" + apiVersion + ", key from " + apiKey + "}";
+    return vertex != null
+        ? "GeminiClientConfig{" + vertex + " at " + vertex.endpoint(baseUrl) + "}"
+        : "GeminiClientConfig{" + baseUrl + "/" + apiVersion + ", key from " + apiKey + "}";
   }
 
   /** Builder with validating setters. */
@@ -134,6 +145,7 @@ public final class GeminiClientConfig implements Serializable {
     private Duration initialBackoff = Duration.ofSeconds(1);
     private Duration maxBackoff = Duration.ofSeconds(60);
     private int uploadChunkBytes = 8 * 1024 * 1024;
+    private VertexTarget vertex;
 
     public Builder baseUrl(String v) {
       Objects.requireNonNull(v, "baseUrl");
@@ -198,6 +210,12 @@ public final class GeminiClientConfig implements Serializable {
         throw new IllegalArgumentException("uploadChunkBytes must be at least 262144, got " + v);
       }
       this.uploadChunkBytes = v;
+      return this;
+    }
+
+    /** Runs on Vertex AI batch prediction instead of the Gemini API; null for the Gemini API. */
+    public Builder vertex(VertexTarget v) {
+      this.vertex = v;
       return this;
     }
 
