@@ -1,6 +1,8 @@
 package io.geminibatch.testing;
 
 import com.sun.net.httpserver.HttpServer;
+import io.geminibatch.testing.gcs.GcsHandler;
+import io.geminibatch.testing.gcs.GcsStore;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -44,6 +46,7 @@ public final class GeminiEmulator implements AutoCloseable {
   }
 
   final FileStore files;
+  private final GcsStore storage;
   final JobStore jobs;
   final StatsRecorder stats = new StatsRecorder();
   final FaultDice dice;
@@ -94,6 +97,9 @@ public final class GeminiEmulator implements AutoCloseable {
       this.baseUrl = "http://" + host + ":" + server.getAddress().getPort();
       // One router in front of every emulated API; each API package adds its routes here.
       this.router = new EmulatorRouter(new ApiHandler(this));
+      this.storage = new GcsStore(dataDir.resolve("gcs"), b.seed);
+      router.route(
+          "cloud-storage", GcsHandler::serves, new GcsHandler(storage, this::baseUrl, b.verbose));
       server.createContext("/", router);
       server.setExecutor(httpThreads);
       server.start();
@@ -116,6 +122,15 @@ public final class GeminiEmulator implements AutoCloseable {
   /** The router in front of the emulated APIs (each API's package registers its paths on it). */
   EmulatorRouter router() {
     return router;
+  }
+
+  /**
+   * The emulated Cloud Storage, served on this emulator's port (point {@code google-cloud-storage}
+   * at {@link #baseUrl()}, Beam at {@code --gcsEndpoint=BASE_URL/storage/v1/}) and usable in
+   * process by tests and by the other emulated APIs: see {@link GcsStore}.
+   */
+  public GcsStore storage() {
+    return storage;
   }
 
   public int port() {
