@@ -3,6 +3,7 @@ package io.geminibatch.testing;
 import com.sun.net.httpserver.HttpServer;
 import io.geminibatch.testing.gcs.GcsHandler;
 import io.geminibatch.testing.gcs.GcsStore;
+import io.geminibatch.testing.vertex.VertexBatchService;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -47,6 +48,7 @@ public final class GeminiEmulator implements AutoCloseable {
 
   final FileStore files;
   private final GcsStore storage;
+  private final VertexBatchService vertex;
   final JobStore jobs;
   final StatsRecorder stats = new StatsRecorder();
   final FaultDice dice;
@@ -100,6 +102,10 @@ public final class GeminiEmulator implements AutoCloseable {
       this.storage = new GcsStore(dataDir.resolve("gcs"), b.seed);
       router.route(
           "cloud-storage", GcsHandler::serves, new GcsHandler(storage, this::baseUrl, b.verbose));
+      this.vertex =
+          new VertexBatchService(
+              this::faults, this::jobLatency, this::jobExpiry, scheduler, workers, storage, b.seed);
+      router.route("vertex-ai", VertexBatchService.paths(), vertex);
       server.createContext("/", router);
       server.setExecutor(httpThreads);
       server.start();
@@ -133,6 +139,15 @@ public final class GeminiEmulator implements AutoCloseable {
     return storage;
   }
 
+  /**
+   * Vertex AI batch prediction on this emulator's port ({@code
+   * /v1/projects/P/locations/L/batchPredictionJobs}), with its jobs' input and output in {@link
+   * #storage()}: see {@link VertexBatchService}.
+   */
+  public VertexBatchService vertex() {
+    return vertex;
+  }
+
   public int port() {
     return server.getAddress().getPort();
   }
@@ -163,6 +178,7 @@ public final class GeminiEmulator implements AutoCloseable {
   public void setFaults(Faults faults) {
     this.faults = Objects.requireNonNull(faults, "faults");
     dice.reseed(seed);
+    vertex.reseed(seed);
   }
 
   public Duration jobLatency() {

@@ -9,10 +9,12 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
 import io.geminibatch.testing.EmulatorResponder;
 import io.geminibatch.testing.Faults;
+import io.geminibatch.testing.gcs.GcsException;
+import io.geminibatch.testing.gcs.GcsObject;
+import io.geminibatch.testing.gcs.GcsStore;
 import java.io.BufferedOutputStream;
 import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
-import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
@@ -50,7 +52,7 @@ import java.util.regex.Pattern;
  * /v1/projects/{p}/locations/{l}/}, and {@code /v1beta1/}), on the emulator's port: create, get,
  * list (with {@code filter} and paging), cancel and delete (a done long-running Operation). Jobs
  * read their JSONL input ({@code {"request": GenerateContentRequest, ...}} lines) from the
- * emulator's Cloud Storage and write {@code <outputUriPrefix>/prediction-model-<createTime>/predictions.jsonl}
+ * emulator's Cloud Storage ({@link GcsStore}) and write {@code <outputUriPrefix>/prediction-model-<createTime>/predictions.jsonl}
  * there, one row {@code {..., "status", "processed_time", "request", "response"}} per input line,
  * in a shuffled order; failed rows carry {@code "status": "Bad Request: {...}"} and an empty
  * response. Top-level fields other than {@code request} are echoed. Answers come from {@link
@@ -94,7 +96,7 @@ public final class VertexBatchService implements HttpHandler {
   private final Supplier<Duration> expiry;
   private final ScheduledExecutorService scheduler;
   private final ExecutorService workers;
-  private final ObjectStorage storage;
+  private final GcsStore storage;
   private final Map<String, VertexJob> jobs = new ConcurrentHashMap<>();
   private final EnumMap<Dice, SplittableRandom> dice = new EnumMap<>(Dice.class);
   private final AtomicLong nextId = new AtomicLong(1_000_000_000_000_000_000L);
@@ -113,7 +115,7 @@ public final class VertexBatchService implements HttpHandler {
       Supplier<Duration> expiry,
       ScheduledExecutorService scheduler,
       ExecutorService workers,
-      ObjectStorage storage,
+      GcsStore storage,
       long seed) {
     this.faults = faults;
     this.latency = latency;
@@ -448,7 +450,7 @@ public final class VertexBatchService implements HttpHandler {
       for (String source : inputObjects(j)) {
         GsUri uri = GsUri.parse(source);
         try (BufferedReader in = new BufferedReader(
-            new InputStreamReader(storage.open(uri.bucket, uri.name), StandardCharsets.UTF_8))) {
+            new InputStreamReader(storage.openObject(uri.bucket, uri.name), StandardCharsets.UTF_8))) {
           String line;
           while ((line = in.readLine()) != null) {
             if (line.isBlank()) {
@@ -471,8 +473,8 @@ public final class VertexBatchService implements HttpHandler {
               rows.add(out);
             }
           }
-        } catch (FileNotFoundException e) {
-          fail(j, 3, "Failed to import data. Not found: " + source + ".");
+        } catch (GcsException e) {
+          fail(j, e.httpCode() == 404 ? 3 : 7, "Failed to import data. " + e.getMessage() + " (" + source + ")");
           return;
         }
       }
@@ -484,13 +486,17 @@ public final class VertexBatchService implements HttpHandler {
         rows.set(k, t);
       }
       try (OutputStream out = new BufferedOutputStream(
-          storage.create(prefix.bucket, dirName + "/predictions.jsonl", "application/jsonl"), 1 << 16)) {
+          storage.newObjectWriter(prefix.bucket, dirName + "/predictions.jsonl", "application/jsonl"), 1 << 16)) {
         for (byte[] r : rows) {
           out.write(r);
           out.write('\n');
         }
       }
       rowsWritten.addAndGet(rows.size());
+    } catch (GcsException e) {
+      fail(j, e.httpCode() == 404 ? 9 : 7, "Failed to write the predictions to gs://" + prefix.bucket + "/" + dirName
+          + ": " + e.getMessage());
+      return;
     } catch (IOException | RuntimeException e) {
       fail(j, 13, "System error: " + e.getMessage());
       return;
@@ -520,7 +526,7 @@ public final class VertexBatchService implements HttpHandler {
         continue;
       }
       Pattern glob = Pattern.compile(Pattern.quote(uri.name).replace("*", "\\E.*\\Q"));
-      for (String name : storage.list(uri.bucket, uri.name.substring(0, star))) {
+      for (String name : storage.listObjects(uri.bucket, uri.name.substring(0, star)).stream().map(GcsObject::name).toList()) {
         if (glob.matcher(name).matches()) {
           out.add("gs://" + uri.bucket + "/" + name);
         }
@@ -693,7 +699,7 @@ public final class VertexBatchService implements HttpHandler {
           j.end(VertexJob.State.JOB_STATE_CANCELLED, 1, "CANCELED", Instant.now());
         }
       }
-    }, Math.max(1, latency.get().toMillis() / 10), TimeUnit.MILLISECONDS);
+    }, Math.max(1, Math.min(500, latency.get().toMillis() / 10)), TimeUnit.MILLISECONDS);
     sendJson(ex, 200, g -> {
       g.writeStartObject();
       g.writeEndObject();
