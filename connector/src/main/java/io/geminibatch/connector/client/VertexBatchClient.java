@@ -47,7 +47,9 @@ import org.apache.beam.sdk.io.fs.ResourceId;
  */
 public final class VertexBatchClient implements GeminiBatchClient {
   static final String CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform";
-  private static final ObjectMapper MAPPER = new ObjectMapper();
+  /** Leaves reply bodies open: the transport drains and closes them. */
+  private static final ObjectMapper MAPPER =
+      new ObjectMapper().disable(com.fasterxml.jackson.core.JsonParser.Feature.AUTO_CLOSE_SOURCE);
   private static final int LIST_PAGE_SIZE = 100;
   private static final Pattern FILE = Pattern.compile("files/([A-Za-z0-9_.-]+)");
   private static final Pattern STAGED = Pattern.compile(".*/files/([A-Za-z0-9_.-]+)\\.([0-9]+)\\.jsonl");
