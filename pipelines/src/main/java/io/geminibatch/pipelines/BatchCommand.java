@@ -95,8 +95,7 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
 
     <T extends GeminiBatchIO.BatchTransform<?, ?, T>> T configure(T transform) {
       T t = options.getModel() == null ? transform : transform.withModel(options.getModel());
-      return t.withBaseUrl(service.baseUrl())
-          .withApiKeyProvider(service.apiKey())
+      return service.configure(t)
           .withStagingLocation(staging)
           .withMaxRequestsPerJob(options.getMaxRequestsPerJob())
           .withMaxAttempts(options.getMaxAttempts())
@@ -137,7 +136,7 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
                 .apply(name, transform(options, new Shared(options, service, staging.location, poll)));
         write(outputs(result), "responses", outputLine(), options.getOutput());
         write(failures(result), "failures", JsonLines::failure, options.getOutput());
-      } catch (IllegalArgumentException e) {
+      } catch (IllegalArgumentException | UnsupportedOperationException e) {
         // The connector's settings name the bad value and the valid range.
         throw new UsageException(e.getMessage());
       }
