@@ -140,6 +140,24 @@ class VertexGenerateTest {
   }
 
   @Test
+  void embeddedFlinkRunsTheSameJobs() {
+    HashMap<String, String> prompts = numericKeyedPrompts(120);
+    emulator.vertex().setVertexFaults(new VertexFaults(0.2, true));
+    org.apache.beam.runners.flink.FlinkPipelineOptions options =
+        gcsOptions(emulator).as(org.apache.beam.runners.flink.FlinkPipelineOptions.class);
+    options.setRunner(org.apache.beam.runners.flink.FlinkRunner.class);
+    options.setFlinkMaster("[local]");
+    options.setParallelism(2);
+    Pipeline p = Pipeline.create(options);
+    GeminiBatchIO.GenerateResult result =
+        p.apply(Create.of(requests(prompts))).apply(vertex(emulator, staging).withMaxRequestsPerJob(50));
+    PAssert.that(result.getResponses()).satisfies(Expect.echoes(prompts, 120));
+    PAssert.that(result.getFailures()).empty();
+    TestPipelines.run(p);
+    assertEquals(List.of(), objectsLeft());
+  }
+
+  @Test
   void vertexNeedsAGsStagingLocationAndRefusesEmbed() {
     Pipeline p = direct(emulator);
     IllegalArgumentException local =
