@@ -514,9 +514,7 @@ public final class HttpGeminiBatchClient implements GeminiBatchClient {
   }
 
   private boolean delete(String call, String name) throws IOException {
-    HttpRequest delete = request(api(name)).DELETE().build();
-    return unlessNotFound(() -> retrying(call, () -> exchange(call, delete, (r, in) -> true)))
-        .isPresent();
+    return rest.delete(call, request(api(name)).DELETE().build());
   }
 
   /** Closes the connection pool (Java 21+) unless this client is shared. */

@@ -204,6 +204,11 @@ final class RestTransport {
     }
   }
 
+  /** An idempotent DELETE, retried; false when the service says 404 (already gone). */
+  boolean delete(String call, HttpRequest delete) throws IOException {
+    return unlessNotFound(() -> retrying(call, () -> exchange(call, delete, (r, in) -> true))).isPresent();
+  }
+
   /** Closes the connection pool (Java 21+). */
   void close() {
     if (http instanceof AutoCloseable) {

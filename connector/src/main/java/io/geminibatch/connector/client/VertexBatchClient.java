@@ -384,10 +384,7 @@ public final class VertexBatchClient implements GeminiBatchClient {
   @Override
   public boolean deleteBatch(String name) throws IOException {
     String call = "batchPredictionJobs.delete " + checkJobName(name);
-    HttpRequest delete = rest.request(api(name)).DELETE().build();
-    return RestTransport.unlessNotFound(
-            () -> rest.retrying(call, () -> rest.exchange(call, delete, (r, b) -> true)))
-        .isPresent();
+    return rest.delete(call, rest.request(api(name)).DELETE().build());
   }
 
   @Override
