@@ -348,7 +348,7 @@ public final class GeminiBatchIO {
         throw new IllegalArgumentException(
             "model '" + c.model() + "' is a Vertex AI name: call withVertexAi(project, location), or name the model as 'gemini-2.5-flash'");
       }
-      if (!vertex && c.apiKey().get() == null) {
+      if (!vertex && !c.apiKey().readWhereUsed() && c.apiKey().get() == null) {
         throw new IllegalArgumentException(
             "No Gemini API key: set GEMINI_API_KEY (or GOOGLE_API_KEY), or call withApiKey(...) or withApiKeyProvider(...)");
       }

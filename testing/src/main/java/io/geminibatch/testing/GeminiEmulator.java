@@ -4,6 +4,8 @@ import com.sun.net.httpserver.HttpServer;
 import io.geminibatch.testing.gcs.GcsHandler;
 import io.geminibatch.testing.gcs.GcsStore;
 import io.geminibatch.testing.vertex.VertexBatchService;
+import io.geminibatch.testing.secrets.SecretStore;
+import io.geminibatch.testing.secrets.SecretsHandler;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -49,6 +51,7 @@ public final class GeminiEmulator implements AutoCloseable {
   final FileStore files;
   private final GcsStore storage;
   private final VertexBatchService vertex;
+  private final SecretStore secrets = new SecretStore();
   final JobStore jobs;
   final StatsRecorder stats = new StatsRecorder();
   final FaultDice dice;
@@ -106,6 +109,7 @@ public final class GeminiEmulator implements AutoCloseable {
           new VertexBatchService(
               this::faults, this::jobLatency, this::jobExpiry, scheduler, workers, storage, b.seed);
       router.route("vertex-ai", VertexBatchService.paths(), vertex);
+      router.route("secret-manager", SecretsHandler::serves, new SecretsHandler(secrets, b.verbose));
       server.createContext("/", router);
       server.setExecutor(httpThreads);
       server.start();
@@ -146,6 +150,14 @@ public final class GeminiEmulator implements AutoCloseable {
    */
   public VertexBatchService vertex() {
     return vertex;
+  }
+
+  /**
+   * The emulated Secret Manager ({@code GET /v1/projects/P/secrets/S/versions/V:access} on this
+   * emulator's port): see {@link SecretStore}.
+   */
+  public SecretStore secrets() {
+    return secrets;
   }
 
   public int port() {
