@@ -32,7 +32,14 @@ public final class EmulatorMain {
   static final class Options {
     final GeminiEmulator.Builder emulator = GeminiEmulator.builder();
     final Faults.Builder faults = Faults.builder();
+    double duplicateRowRate;
+    boolean coerceNumericKeys;
     boolean help;
+
+    /** The Vertex AI output quirks asked for. */
+    io.geminibatch.testing.vertex.VertexFaults vertexFaults() {
+      return new io.geminibatch.testing.vertex.VertexFaults(duplicateRowRate, coerceNumericKeys);
+    }
   }
 
   private static final class Flag {
@@ -95,6 +102,11 @@ public final class EmulatorMain {
         (o, v) -> o.faults.reorderInline(bool("--reorder-inline", v)));
     flag("--omit-inline-metadata", null, "off", "leave metadata out of inline results",
         (o, v) -> o.faults.omitInlineMetadata(bool("--omit-inline-metadata", v)));
+    flag("--duplicate-row-rate", "P", "0", "Vertex AI: fraction of prediction rows written twice",
+        (o, v) -> o.duplicateRowRate = rate("--duplicate-row-rate", v));
+    flag("--coerce-numeric-keys", null, "off",
+        "Vertex AI: echo numeric-looking string fields of input lines as numbers (\"000123\" -> 123)",
+        (o, v) -> o.coerceNumericKeys = bool("--coerce-numeric-keys", v));
     flag("--seed", "N", "0", "seed of the fault streams",
         (o, v) -> o.emulator.seed(longValue("--seed", v)));
     flag("--verbose", null, "off", "log method, path and status of each call to stderr",
@@ -124,6 +136,7 @@ public final class EmulatorMain {
     GeminiEmulator emulator;
     try {
       emulator = options.emulator.faults(options.faults.build()).start();
+      emulator.vertex().setVertexFaults(options.vertexFaults());
     } catch (IOException | RuntimeException e) {
       System.err.println("gemini-emulator: could not start: " + e.getMessage());
       System.exit(1);
