@@ -29,6 +29,7 @@ import org.apache.beam.sdk.metrics.MetricNameFilter;
 import org.apache.beam.sdk.metrics.MetricResult;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.metrics.MetricsFilter;
+import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
@@ -109,7 +110,9 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
     long startNanos = System.nanoTime();
     OptionsT options = Args.parse(args, optionsClass);
     FileSystems.setDefaultPipelineOptions(options);
-    Args.defaultRunner(args, options, inputBytes(options.getInput()), env);
+    Args.defaultRunner(args, options, inputBytes(options.getInput(), options), env);
+    CloudStorageChecks.checkWritable("--output", options.getOutput());
+    CloudStorageChecks.checkWritable("--stagingLocation", options.getStagingLocation());
     try (Service service = Service.forBatch(options, env, err)) {
       PipelineResult run = runPipeline(options, service, null, err);
       summarize(run, options, service, startNanos, err);
@@ -185,10 +188,12 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
   }
 
   /** The input's size in bytes; a usage error when no file matches it. */
-  private static long inputBytes(String input) throws UsageException, IOException {
+  private static long inputBytes(String input, PipelineOptions options) throws UsageException, IOException {
     MatchResult match = FileSystems.match(input, EmptyMatchTreatment.ALLOW);
     if (match.status() != MatchResult.Status.OK || match.metadata().isEmpty()) {
-      throw new UsageException("--input: no file matches " + input);
+      throw new UsageException(
+          "--input: "
+              + (input.startsWith("gs://") ? CloudStorageChecks.whyNoMatch(input, options) : "no file matches " + input));
     }
     long bytes = 0;
     for (MatchResult.Metadata file : match.metadata()) {

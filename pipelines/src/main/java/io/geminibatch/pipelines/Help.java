@@ -28,7 +28,8 @@ final class Help {
     out.println();
     out.println("The API key comes from GEMINI_API_KEY, GOOGLE_API_KEY or --apiKey. Without one, generate");
     out.println("and embed run on a built-in emulator (echoed answers, nothing billed), so the same command");
-    out.println("works before and after you have a key.");
+    out.println("works before and after you have a key. On a cluster, --apiKeySecret (Secret Manager) or");
+    out.println("--apiKeyFile (any path, gs:// included) has the workers read the key themselves.");
     out.println();
     out.println("Run a command with --help for its options; --help=NAME prints a Beam options interface,");
     out.println("e.g. " + JAR + " generate --help=FlinkPipelineOptions");

@@ -27,14 +27,18 @@ import org.junit.jupiter.api.Test;
  * Cloud Storage (Beam's GCS file system pointed at it with {@code --gcsEndpoint}).
  */
 class CloudStorageTest {
+  private static final String KEY = "AIzaSy-cloud-storage-test-key-7";
   private static GeminiEmulator emulator;
   private static GcsStore gcs;
 
   @BeforeAll
   static void start() throws IOException {
-    emulator = GeminiEmulator.builder().jobLatency(Duration.ofMillis(200)).start();
+    // Only the right key is accepted: a run that got its key from elsewhere proves it read it.
+    emulator = GeminiEmulator.builder().apiKey(KEY).jobLatency(Duration.ofMillis(200)).start();
     gcs = emulator.storage();
     gcs.createBucket("bkt");
+    emulator.secrets().addVersion("test-project", "gemini-key", KEY + "\n");
+    put("keys/gemini.txt", KEY + "\n");
   }
 
   @AfterAll
@@ -46,7 +50,6 @@ class CloudStorageTest {
   static List<String> emulatorFlags() {
     return List.of(
         "--baseUrl=" + emulator.baseUrl(),
-        "--apiKey=test-key",
         "--gcsEndpoint=" + emulator.baseUrl() + "/storage/v1/",
         "--credentialFactoryClass=org.apache.beam.sdk.extensions.gcp.auth.NoopCredentialFactory",
         "--project=test-project",
@@ -73,6 +76,9 @@ class CloudStorageTest {
   static Cli run(String... args) {
     List<String> all = new ArrayList<>(List.of(args));
     all.addAll(emulatorFlags());
+    if (all.stream().noneMatch(a -> a.startsWith("--apiKey"))) {
+      all.add("--apiKey=" + KEY);
+    }
     return Cli.run(Map.of(), all.toArray(String[]::new));
   }
 
@@ -110,5 +116,66 @@ class CloudStorageTest {
     assertEquals(0, run.status, run.toString());
     assertEquals(3, lines("flout/responses-").size(), run.toString());
     assertEquals(before + 1, emulator.stats().batchesCreated());
+  }
+
+  @Test
+  void theWorkersReadTheKeyFromSecretManagerOrFromGs() throws Exception {
+    put("key/p.txt", "one prompt\n");
+    Cli secret =
+        run(
+            "generate", "--input=gs://bkt/key/p.txt", "--output=gs://bkt/key-out-secret/", "--runner=DirectRunner",
+            "--apiKeySecret=projects/test-project/secrets/gemini-key/versions/latest",
+            "--secretManagerEndpoint=" + emulator.baseUrl());
+    assertEquals(0, secret.status, secret.toString());
+    assertEquals(1, lines("key-out-secret/responses-").size());
+    Cli file =
+        run(
+            "generate", "--input=gs://bkt/key/p.txt", "--output=gs://bkt/key-out-file/", "--runner=DirectRunner",
+            "--apiKeyFile=gs://bkt/keys/gemini.txt");
+    assertEquals(0, file.status, file.toString());
+    assertEquals(1, lines("key-out-file/responses-").size());
+    for (Cli run : List.of(secret, file)) {
+      assertTrue(!run.toString().contains(KEY), "the key is shown: " + run);
+    }
+    for (GcsObject o : gcs.listObjects("bkt", "")) {
+      if (!o.name().equals("keys/gemini.txt")) {
+        try (InputStream in = gcs.openObject("bkt", o.name())) {
+          assertTrue(!new String(in.readAllBytes(), StandardCharsets.UTF_8).contains(KEY), o.gsPath() + " holds the key");
+        }
+      }
+    }
+  }
+
+  /** Each error names the path and what to do; the output and staging are checked before any job. */
+  @Test
+  void cloudStorageErrorsNameThePathAndWhatToDoBeforeAnyJobIsPaidFor() throws Exception {
+    put("err/p.txt", "a prompt\n");
+    gcs.ensureBucket("locked-bkt");
+    gcs.denyAccess("locked-bkt");
+    long before = emulator.stats().batchesCreated();
+    assertFails(
+        2, "--input: bucket gs://no-such-bucket does not exist or this account may not read it",
+        "--input=gs://no-such-bucket/p.txt", "--output=gs://bkt/err-out/");
+    assertFails(
+        2, "--input: no object in gs://bkt matches gs://bkt/err/missing*.txt",
+        "--input=gs://bkt/err/missing*.txt", "--output=gs://bkt/err-out/");
+    assertFails(
+        2, "--output: cannot write to gs://locked-bkt/out/: gs://locked-bkt/out/.gemini-batch-write-check-",
+        "--input=gs://bkt/err/p.txt", "--output=gs://locked-bkt/out/");
+    assertFails(
+        2, "--stagingLocation: cannot write to gs://missing-bkt/staging/: gs://missing-bkt",
+        "--input=gs://bkt/err/p.txt", "--output=gs://bkt/err-out/", "--stagingLocation=gs://missing-bkt/staging/");
+    assertFails(
+        1, "API key file gs://bkt/keys/none.txt does not exist",
+        "--input=gs://bkt/err/p.txt", "--output=gs://bkt/err-out/", "--apiKeyFile=gs://bkt/keys/none.txt");
+    assertEquals(before, emulator.stats().batchesCreated(), "no job was submitted");
+  }
+
+  private static void assertFails(int status, String message, String... args) {
+    List<String> all = new ArrayList<>(List.of("generate", "--runner=DirectRunner"));
+    all.addAll(List.of(args));
+    Cli run = run(all.toArray(String[]::new));
+    assertEquals(status, run.status, run.toString());
+    assertTrue(run.err.contains(message), "expected '" + message + "' in\n" + run);
   }
 }

@@ -1,5 +1,6 @@
 package io.geminibatch.testing;
 
+import io.geminibatch.testing.gcs.GcsFaults;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -34,6 +35,8 @@ public final class EmulatorMain {
     final Faults.Builder faults = Faults.builder();
     double duplicateRowRate;
     boolean coerceNumericKeys;
+    final List<String> buckets = new ArrayList<>();
+    GcsFaults gcsFaults = GcsFaults.none();
     boolean help;
 
     /** The Vertex AI output quirks asked for. */
@@ -107,6 +110,14 @@ public final class EmulatorMain {
     flag("--coerce-numeric-keys", null, "off",
         "Vertex AI: echo numeric-looking string fields of input lines as numbers (\"000123\" -> 123)",
         (o, v) -> o.coerceNumericKeys = bool("--coerce-numeric-keys", v));
+    flag("--bucket", "NAME", null, "create this Cloud Storage bucket at start (repeat for more)",
+        (o, v) -> o.buckets.add(v));
+    flag("--gcs-unavailable-rate", "P", "0",
+        "fraction of Cloud Storage calls answered 503 backendError",
+        (o, v) -> o.gcsFaults = o.gcsFaults.withUnavailableRate(rate("--gcs-unavailable-rate", v)));
+    flag("--gcs-drop-download-rate", "P", "0",
+        "fraction of Cloud Storage media downloads dropped after half of the body",
+        (o, v) -> o.gcsFaults = o.gcsFaults.withDropDownloadRate(rate("--gcs-drop-download-rate", v)));
     flag("--seed", "N", "0", "seed of the fault streams",
         (o, v) -> o.emulator.seed(longValue("--seed", v)));
     flag("--verbose", null, "off", "log method, path and status of each call to stderr",
@@ -137,6 +148,10 @@ public final class EmulatorMain {
     try {
       emulator = options.emulator.faults(options.faults.build()).start();
       emulator.vertex().setVertexFaults(options.vertexFaults());
+      emulator.storage().setFaults(options.gcsFaults);
+      for (String bucket : options.buckets) {
+        emulator.storage().ensureBucket(bucket);
+      }
     } catch (IOException | RuntimeException e) {
       System.err.println("gemini-emulator: could not start: " + e.getMessage());
       System.exit(1);
@@ -207,7 +222,9 @@ public final class EmulatorMain {
   static String usage() {
     StringBuilder sb = new StringBuilder();
     sb.append("Usage: java -jar gemini-batch-emulator.jar [flags]\n")
-        .append("Gemini Batch API + Files API emulator (/v1beta and /v1). Prints\n")
+        .append("Gemini Batch API + Files API emulator (/v1beta and /v1), with Cloud Storage's JSON API\n")
+        .append("(/storage/v1, /upload/storage/v1, /download/storage/v1, /batch/storage/v1) and Secret\n")
+        .append("Manager's versions.access (/v1/projects/P/secrets/S/versions/V:access). Prints\n")
         .append("'listening on http://HOST:PORT' as its first line and serves until killed.\n\n")
         .append("Flags (--flag VALUE or --flag=VALUE; switches take an optional =true|false):\n");
     for (Flag f : FLAGS) {
@@ -220,7 +237,8 @@ public final class EmulatorMain {
     }
     sb.append("\nRates are probabilities in [0, 1]. Endpoints for tests: GET /_emulator/stats,\n")
         .append("POST /_emulator/reset-stats, GET|POST /_emulator/faults (JSON with the fault fields),\n")
-        .append("POST /_emulator/job-latency ({\"jobLatency\": \"PT1S\"}).\n");
+        .append("POST /_emulator/job-latency ({\"jobLatency\": \"PT1S\"}), GET /_emulator/gcs/stats,\n")
+        .append("GET|POST /_emulator/gcs/faults ({\"unavailableRate\": P, \"dropDownloadRate\": P}).\n");
     return sb.toString();
   }
 

@@ -56,22 +56,22 @@ public final class FileApiKeyProvider implements ApiKeyProvider {
     try (InputStream in = Channels.newInputStream(FileSystems.open(FileSystems.matchNewResource(path, false)))) {
       bytes = in.readNBytes(MAX_BYTES + 1);
     } catch (FileNotFoundException e) {
-      throw new IllegalStateException(
+      throw new ApiKeyUnavailableException(
           "API key file " + path + " does not exist: write the key to it (e.g. gcloud storage cp key.txt " + path
               + ") or fix --apiKeyFile",
           e);
     } catch (IOException | RuntimeException e) {
-      throw new IllegalStateException(
+      throw new ApiKeyUnavailableException(
           "cannot read the API key file " + path + ": " + e.getMessage()
               + " (check that the account the workers run as may read it)",
           e);
     }
     if (bytes.length > MAX_BYTES) {
-      throw new IllegalStateException("API key file " + path + " is over " + MAX_BYTES + " bytes: it must hold the key alone");
+      throw new ApiKeyUnavailableException("API key file " + path + " is over " + MAX_BYTES + " bytes: it must hold the key alone");
     }
     String k = new String(bytes, StandardCharsets.UTF_8).trim();
     if (k.isEmpty()) {
-      throw new IllegalStateException("API key file " + path + " is empty: write the API key to it");
+      throw new ApiKeyUnavailableException("API key file " + path + " is empty: write the API key to it");
     }
     return k;
   }

@@ -102,18 +102,18 @@ public final class SecretManagerApiKeyProvider implements ApiKeyProvider {
           return payload(reply.body());
         }
         if (code != 429 && code < 500) {
-          throw new IllegalStateException(explain(code, reply.body()));
+          throw new ApiKeyUnavailableException(explain(code, reply.body()));
         }
         last = new IOException("Secret Manager answered " + code);
       } catch (IOException e) {
         last = e;
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        throw new IllegalStateException("interrupted while reading the API key from Secret Manager " + secretVersion, e);
+        throw new ApiKeyUnavailableException("interrupted while reading the API key from Secret Manager " + secretVersion, e);
       }
       sleep(attempt);
     }
-    throw new IllegalStateException(
+    throw new ApiKeyUnavailableException(
         "could not read the API key from Secret Manager secret " + secretVersion + " at " + endpoint
             + " after " + ATTEMPTS + " attempts: " + last.getMessage(),
         last);
@@ -130,7 +130,7 @@ public final class SecretManagerApiKeyProvider implements ApiKeyProvider {
       if (endpoint.startsWith("http://")) {
         return null; // an emulator: credentials are not required
       }
-      throw new IllegalStateException(
+      throw new ApiKeyUnavailableException(
           "cannot read the API key from Secret Manager secret " + secretVersion
               + ": no Application Default Credentials (" + e.getMessage() + "). On Google Cloud the"
               + " workers' service account is used; elsewhere run `gcloud auth application-default login`"
@@ -144,7 +144,7 @@ public final class SecretManagerApiKeyProvider implements ApiKeyProvider {
       JsonNode payload = JSON.readTree(body).path("payload");
       String data = payload.path("data").asText(null);
       if (data == null) {
-        throw new IllegalStateException("Secret Manager's answer for " + secretVersion + " has no payload.data");
+        throw new ApiKeyUnavailableException("Secret Manager's answer for " + secretVersion + " has no payload.data");
       }
       byte[] bytes = Base64.getDecoder().decode(data);
       JsonNode crc = payload.get("dataCrc32c");
@@ -152,16 +152,16 @@ public final class SecretManagerApiKeyProvider implements ApiKeyProvider {
         CRC32C c = new CRC32C();
         c.update(bytes);
         if (c.getValue() != crc.asLong()) {
-          throw new IllegalStateException("the payload of Secret Manager secret " + secretVersion + " is corrupt (CRC32C mismatch)");
+          throw new ApiKeyUnavailableException("the payload of Secret Manager secret " + secretVersion + " is corrupt (CRC32C mismatch)");
         }
       }
       String key = new String(bytes, StandardCharsets.UTF_8).trim();
       if (key.isEmpty()) {
-        throw new IllegalStateException("Secret Manager secret " + secretVersion + " is empty: add a version holding the API key");
+        throw new ApiKeyUnavailableException("Secret Manager secret " + secretVersion + " is empty: add a version holding the API key");
       }
       return key;
     } catch (IOException | IllegalArgumentException e) {
-      throw new IllegalStateException("Secret Manager's answer for " + secretVersion + " is not the expected JSON", e);
+      throw new ApiKeyUnavailableException("Secret Manager's answer for " + secretVersion + " is not the expected JSON", e);
     }
   }
 

@@ -219,4 +219,25 @@ class GoogleStorageClientTest {
     assertEquals(403, denied.getCode());
     assertTrue(denied.getMessage().contains("storage.objects.create"), denied.getMessage());
   }
+
+  @Test
+  void theClientRidesOutInjected503sAndDroppedDownloads() throws Exception {
+    byte[] content = bytes(200_000, 9);
+    emulator.storage().putObject("bkt", "flaky/data.bin", new java.io.ByteArrayInputStream(content));
+    try {
+      // The fault streams are seeded: the same calls meet the same faults on every run.
+      emulator.storage().setFaults(GcsFaults.none().withUnavailableRate(0.5));
+      for (int i = 0; i < 3; i++) {
+        assertEquals(content.length, storage.get(BlobId.of("bkt", "flaky/data.bin")).getSize());
+      }
+      emulator.storage().setFaults(GcsFaults.none().withDropDownloadRate(0.5));
+      for (int i = 0; i < 4; i++) {
+        assertArrayEquals(content, storage.readAllBytes(BlobId.of("bkt", "flaky/data.bin")));
+      }
+    } finally {
+      emulator.storage().setFaults(GcsFaults.none());
+    }
+    assertTrue(emulator.storage().calls("storage.fault.unavailable") > 0);
+    assertTrue(emulator.storage().calls("storage.fault.dropDownload") > 0);
+  }
 }
