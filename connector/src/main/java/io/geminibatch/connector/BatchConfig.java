@@ -53,6 +53,15 @@ abstract class BatchConfig implements Serializable {
 
   abstract int maxRetries();
 
+  /** How long a shard may wait for the service's quota before its requests fail. */
+  abstract Duration maxQueueWait();
+
+  /** Jobs of this transform active at once, at most; 0 for no pacing. */
+  abstract int maxConcurrentJobs();
+
+  /** Estimated prompt tokens of this transform's active jobs, at most; 0 for no pacing. */
+  abstract long maxEnqueuedTokens();
+
   abstract java.time.Duration initialBackoff();
 
   abstract java.time.Duration maxBackoff();
@@ -83,6 +92,9 @@ abstract class BatchConfig implements Serializable {
         .setKeepArtifacts(false)
         .setResultBlockBytes(32L << 20)
         .setMaxRetries(8)
+        .setMaxQueueWait(QueueSettings.DEFAULT_MAX_QUEUE_WAIT)
+        .setMaxConcurrentJobs(0)
+        .setMaxEnqueuedTokens(0)
         .setInitialBackoff(java.time.Duration.ofSeconds(1))
         .setMaxBackoff(java.time.Duration.ofSeconds(60))
         .build();
@@ -133,6 +145,12 @@ abstract class BatchConfig implements Serializable {
     abstract Builder setResultBlockBytes(long v);
 
     abstract Builder setMaxRetries(int v);
+
+    abstract Builder setMaxQueueWait(Duration v);
+
+    abstract Builder setMaxConcurrentJobs(int v);
+
+    abstract Builder setMaxEnqueuedTokens(long v);
 
     abstract Builder setInitialBackoff(java.time.Duration v);
 

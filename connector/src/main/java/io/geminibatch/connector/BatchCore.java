@@ -24,6 +24,8 @@ import org.joda.time.Duration;
  * responses and failures. Attempts are unrolled into rounds: what round N sends back (failed or
  * expired jobs' shards, requests with retryable errors) is what round N+1 submits, and the last
  * round turns whatever still fails into failures. The graph is as long as {@code maxAttempts}.
+ * Submitting waits for the service's quota through the runner ({@link SubmitFn} resumes later
+ * after a 429, up to {@code maxQueueWait}), as awaiting waits for the job ({@link AwaitJobFn}).
  */
 final class BatchCore<OutT> extends PTransform<PCollection<KV<Integer, Iterable<Pack>>>, PCollectionTuple> {
   static final TupleTag<GenerateFailure> FAILURES = new TupleTag<GenerateFailure>() {};

@@ -63,7 +63,8 @@ import org.joda.time.Duration;
  * <p>Metrics, in the namespace {@code GeminiBatchIO}: requests, invalidRequests, shardsStaged,
  * bytesStaged, jobsSubmitted, jobsReattached, jobsSucceeded, jobsFailed, jobsExpired,
  * jobsCancelled, jobsResubmitted, requestsRetried, responses, failures, promptTokens,
- * candidatesTokens, polls; and the time per stage in milliseconds, summed over workers, each
+ * candidatesTokens, polls, quotaRefusals (creates refused 429 for quota), shardsWaiting (shards
+ * waiting now for quota or pacing), submitWaits (the submit step's resumes); and the time per stage in milliseconds, summed over workers, each
  * leaving out what its outputs cost downstream: stageMillis (writing shards to the staging
  * location), uploadMillis (uploading them, or building inline requests), serviceMillis (jobs'
  * create to end, by the service's clock), resultWaitMillis (finished jobs' results waiting to be
@@ -241,6 +242,42 @@ public final class GeminiBatchIO {
       return with(b -> b.setMaxJobWait(maxJobWait));
     }
 
+    /**
+     * How long a shard may wait for the service's quota. A create the service refuses for quota
+     * (429 RESOURCE_EXHAUSTED: too many active jobs or enqueued tokens for the project and model)
+     * creates nothing; the shard tries again later, after a delay that doubles from the retry
+     * backoff's first value up to its maximum (1 s to 60 s, see {@link #withRetryBackoff}; the poll
+     * interval if that is longer), through the runner (no worker waits). After
+     * this long its requests become failures with the service's message. Default 48 hours (as
+     * long as a job may live); at most 30 days.
+     */
+    public SelfT withMaxQueueWait(Duration maxQueueWait) {
+      checkDuration("withMaxQueueWait", "maxQueueWait", maxQueueWait, Duration.ZERO, Duration.standardDays(30));
+      return with(b -> b.setMaxQueueWait(maxQueueWait));
+    }
+
+    /**
+     * Paces submission: at most this many of this transform's jobs active (created, not yet seen
+     * finished) at once, so that the service is not asked for more than its concurrent-jobs quota.
+     * Counted per transform in each worker JVM. Default 0: no pacing (the service's refusals are
+     * waited out, see {@link #withMaxQueueWait}).
+     */
+    public SelfT withMaxConcurrentJobs(int maxConcurrentJobs) {
+      checkRange("withMaxConcurrentJobs", "maxConcurrentJobs", maxConcurrentJobs, 0, 1_000_000);
+      return with(b -> b.setMaxConcurrentJobs(maxConcurrentJobs));
+    }
+
+    /**
+     * Paces submission: at most about this many prompt tokens in this transform's active jobs, a
+     * shard's tokens estimated as a quarter of its JSONL bytes (an overestimate: JSON syntax counts
+     * too). Set it to the model's enqueued-tokens quota for your tier. A shard larger than this
+     * goes alone. Counted per transform in each worker JVM. Default 0: no pacing.
+     */
+    public SelfT withMaxEnqueuedTokens(long maxEnqueuedTokens) {
+      checkRange("withMaxEnqueuedTokens", "maxEnqueuedTokens", maxEnqueuedTokens, 0, Long.MAX_VALUE / 4);
+      return with(b -> b.setMaxEnqueuedTokens(maxEnqueuedTokens));
+    }
+
     /** For unbounded input: how long a partial shard may wait for more requests; default 10 min. */
     public SelfT withMaxBufferingDuration(Duration maxBufferingDuration) {
       checkDuration("withMaxBufferingDuration", "maxBufferingDuration", maxBufferingDuration, Duration.millis(1), Duration.standardDays(1));
@@ -352,7 +389,7 @@ public final class GeminiBatchIO {
         throw new IllegalArgumentException(
             "No Gemini API key: set GEMINI_API_KEY (or GOOGLE_API_KEY), or call withApiKey(...) or withApiKeyProvider(...)");
       }
-      return new BatchSettings(
+      BatchSettings settings = new BatchSettings(
           c.clientConfig(),
           kindName,
           c.model(),
@@ -366,6 +403,8 @@ public final class GeminiBatchIO {
           c.maxAttempts(),
           c.keepArtifacts(),
           c.resultBlockBytes());
+      settings.queue = new QueueSettings(c.maxQueueWait(), c.maxConcurrentJobs(), c.maxEnqueuedTokens());
+      return settings;
     }
 
     /**
@@ -427,6 +466,9 @@ public final class GeminiBatchIO {
           .add(DisplayData.item("pollInterval", c.pollInterval()).withLabel("Poll interval"))
           .addIfNotNull(DisplayData.item("maxJobWait", c.maxJobWait()).withLabel("Longest wait for a job"))
           .add(DisplayData.item("maxAttempts", c.maxAttempts()).withLabel("Attempts per request, max"))
+          .add(DisplayData.item("maxQueueWait", c.maxQueueWait()).withLabel("Longest wait for quota"))
+          .add(DisplayData.item("maxConcurrentJobs", c.maxConcurrentJobs()).withLabel("Active jobs, max (0: no pacing)"))
+          .add(DisplayData.item("maxEnqueuedTokens", c.maxEnqueuedTokens()).withLabel("Enqueued tokens, max (0: no pacing)"))
           .add(DisplayData.item("keepArtifacts", c.keepArtifacts()).withLabel("Keep jobs and files"));
     }
   }

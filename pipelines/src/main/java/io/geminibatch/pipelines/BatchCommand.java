@@ -101,7 +101,10 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
           .withMaxRequestsPerJob(options.getMaxRequestsPerJob())
           .withMaxAttempts(options.getMaxAttempts())
           .withKeepArtifacts(options.getKeepArtifacts())
-          .withPollInterval(pollInterval);
+          .withPollInterval(pollInterval)
+          .withMaxQueueWait(QueueWatch.parseDuration("--maxQueueWait", options.getMaxQueueWait()))
+          .withMaxConcurrentJobs(options.getMaxConcurrentJobs())
+          .withMaxEnqueuedTokens(options.getMaxEnqueuedTokens());
     }
   }
 
@@ -144,7 +147,7 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
         throw new UsageException(e.getMessage());
       }
       removeEarlierOutputs(options.getOutput(), err);
-      return execute(pipeline, service, java.time.Duration.ofSeconds(Math.min(pollSeconds, 30)), err);
+      return execute(pipeline, service, staging.location, java.time.Duration.ofSeconds(Math.min(pollSeconds, 30)), err);
     }
   }
 
@@ -173,9 +176,10 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
 
   /** Runs the pipeline to its end, with the jobs' progress on {@code err}. */
   private static PipelineResult execute(
-      Pipeline pipeline, Service service, java.time.Duration progressInterval, PrintStream err) throws IOException {
+      Pipeline pipeline, Service service, String staging, java.time.Duration progressInterval, PrintStream err)
+      throws IOException {
     try (GeminiBatchClient client = service.client();
-        JobWatcher watcher = JobWatcher.start(client, err, progressInterval)) {
+        JobWatcher watcher = JobWatcher.start(client, err, progressInterval, new QueueWatch(staging))) {
       PipelineResult run = pipeline.run();
       PipelineResult.State state = run.waitUntilFinish();
       if (state != PipelineResult.State.DONE) {

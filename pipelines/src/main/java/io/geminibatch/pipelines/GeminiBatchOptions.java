@@ -57,6 +57,27 @@ public interface GeminiBatchOptions extends ServiceOptions {
 
   void setMaxAttempts(Integer maxAttempts);
 
+  @Description("How long a job may wait for the service's quota (a create refused 429 RESOURCE_EXHAUSTED is"
+      + " tried again later) before its requests become failures: 48h, 90m, 30s or ISO-8601 (PT48H).")
+  @Default.String("48h")
+  String getMaxQueueWait();
+
+  void setMaxQueueWait(String maxQueueWait);
+
+  @Description("Jobs of this run active at once, at most (your tier's concurrent batch jobs); 0: no pacing,"
+      + " the service's refusals are waited out.")
+  @Default.Integer(0)
+  Integer getMaxConcurrentJobs();
+
+  void setMaxConcurrentJobs(Integer maxConcurrentJobs);
+
+  @Description("Prompt tokens in this run's active jobs, at most, estimated as a job's bytes / 4 (your tier's"
+      + " enqueued-tokens limit for the model); 0: no pacing.")
+  @Default.Long(0)
+  Long getMaxEnqueuedTokens();
+
+  void setMaxEnqueuedTokens(Long maxEnqueuedTokens);
+
   @Description("Keep the batch jobs, uploaded files and staged shards instead of deleting them.")
   @Default.Boolean(false)
   Boolean getKeepArtifacts();

@@ -113,6 +113,9 @@ final class Help {
     if (getter.isAnnotationPresent(Default.Integer.class)) {
       return Optional.of(Integer.toString(getter.getAnnotation(Default.Integer.class).value()));
     }
+    if (getter.isAnnotationPresent(Default.String.class)) {
+      return Optional.of(getter.getAnnotation(Default.String.class).value());
+    }
     if (getter.isAnnotationPresent(Default.Boolean.class)) {
       return Optional.of(Boolean.toString(getter.getAnnotation(Default.Boolean.class).value()));
     }

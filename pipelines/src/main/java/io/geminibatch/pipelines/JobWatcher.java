@@ -39,10 +39,14 @@ final class JobWatcher implements AutoCloseable {
   /** Jobs reported, with the last line printed for each. */
   private final Map<String, BatchJob> reported = new LinkedHashMap<>();
   private boolean warned;
+  /** More to report beside the jobs (e.g. shards waiting for quota): a line when it changes. */
+  private final java.util.function.Supplier<String> extra;
+  private String lastExtra;
 
-  private JobWatcher(GeminiBatchClient client, PrintStream err) {
+  private JobWatcher(GeminiBatchClient client, PrintStream err, java.util.function.Supplier<String> extra) {
     this.client = client;
     this.err = err;
+    this.extra = extra;
     this.timer =
         Executors.newSingleThreadScheduledExecutor(
             r -> {
@@ -54,7 +58,13 @@ final class JobWatcher implements AutoCloseable {
 
   /** Notes the jobs finished so far, then polls every {@code interval}. */
   static JobWatcher start(GeminiBatchClient client, PrintStream err, Duration interval) {
-    JobWatcher w = new JobWatcher(client, err);
+    return start(client, err, interval, () -> null);
+  }
+
+  /** The same, also printing {@code extra}'s line (when not null) each time it changes. */
+  static JobWatcher start(
+      GeminiBatchClient client, PrintStream err, Duration interval, java.util.function.Supplier<String> extra) {
+    JobWatcher w = new JobWatcher(client, err, extra);
     List<BatchJob> before = w.listOrWarn();
     for (BatchJob job : before == null ? List.<BatchJob>of() : before) {
       if (job.getState().isTerminal()) {
@@ -94,6 +104,11 @@ final class JobWatcher implements AutoCloseable {
   }
 
   synchronized void poll() {
+    String line = extra.get();
+    if (line != null && !line.equals(lastExtra)) {
+      print(line);
+    }
+    lastExtra = line;
     List<BatchJob> jobs = listOrWarn();
     if (jobs == null) {
       return;

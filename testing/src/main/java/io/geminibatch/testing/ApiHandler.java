@@ -327,6 +327,16 @@ final class ApiHandler implements HttpHandler {
       inline = inlineRequests(requests);
     }
     Faults f = emulator.faults();
+    if (dice.roll(FaultDice.Stream.SPURIOUS_QUOTA_REFUSAL, f.spuriousQuotaRefusalRate())) {
+      stats.fault("spuriousQuotaRefusal");
+      stats.quotaRefused("spurious");
+      throw ApiError.quotaRefusedSpuriously();
+    }
+    Quota quota = emulator.quota();
+    long tokens = 0;
+    if (quota.limitsTokens()) {
+      tokens = file != null ? EnqueuedTokens.ofFile(kind, file) : EnqueuedTokens.ofInline(kind, inline);
+    }
     // Every stream is drawn on every create, so that one fault's rate does not shift another's.
     boolean stuck = dice.roll(FaultDice.Stream.STUCK_JOB, f.stuckJobRate());
     boolean fail = dice.roll(FaultDice.Stream.JOB_FAILURE, f.jobFailureRate());
@@ -355,7 +365,7 @@ final class ApiHandler implements HttpHandler {
             f.omitInlineMetadata());
     Job job =
         jobs.create(
-            owner, kind, "models/" + modelId, displayName, priority, file, inline, plan);
+            owner, kind, "models/" + modelId, displayName, priority, file, inline, plan, quota, tokens);
     if (dice.roll(FaultDice.Stream.LOST_CREATE_REPLY, f.lostCreateReplyRate())) {
       stats.fault("lostCreateReply");
       throw new AbortConnection("lost create reply of " + job.name());
@@ -745,6 +755,7 @@ final class ApiHandler implements HttpHandler {
     n.put("dropDownloadRate", f.dropDownloadRate());
     n.put("stuckJobRate", f.stuckJobRate());
     n.put("lostCreateReplyRate", f.lostCreateReplyRate());
+    n.put("spuriousQuotaRefusalRate", f.spuriousQuotaRefusalRate());
     n.put("reorderInline", f.reorderInline());
     n.put("omitInlineMetadata", f.omitInlineMetadata());
     return n.toPrettyString() + "\n";
@@ -766,6 +777,7 @@ final class ApiHandler implements HttpHandler {
           case "dropDownloadRate": b.dropDownloadRate(rate(e.getKey(), v)); break;
           case "stuckJobRate": b.stuckJobRate(rate(e.getKey(), v)); break;
           case "lostCreateReplyRate": b.lostCreateReplyRate(rate(e.getKey(), v)); break;
+          case "spuriousQuotaRefusalRate": b.spuriousQuotaRefusalRate(rate(e.getKey(), v)); break;
           case "reorderInline": b.reorderInline(bool(e.getKey(), v)); break;
           case "omitInlineMetadata": b.omitInlineMetadata(bool(e.getKey(), v)); break;
           default:

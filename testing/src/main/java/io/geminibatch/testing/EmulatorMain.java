@@ -35,6 +35,7 @@ public final class EmulatorMain {
     final Faults.Builder faults = Faults.builder();
     double duplicateRowRate;
     boolean coerceNumericKeys;
+    final Quota.Builder quota = Quota.builder();
     final List<String> buckets = new ArrayList<>();
     GcsFaults gcsFaults = GcsFaults.none();
     boolean help;
@@ -101,6 +102,15 @@ public final class EmulatorMain {
     flag("--lost-create-reply-rate", "P", "0",
         "fraction of creates that create the job, then drop the connection before replying",
         (o, v) -> o.faults.lostCreateReplyRate(rate("--lost-create-reply-rate", v)));
+    flag("--spurious-quota-refusal-rate", "P", "0",
+        "fraction of batch creates refused 429 RESOURCE_EXHAUSTED below every quota limit",
+        (o, v) -> o.faults.spuriousQuotaRefusalRate(rate("--spurious-quota-refusal-rate", v)));
+    flag("--max-active-jobs", "N", "0 (no limit)",
+        "batch jobs one API key may have PENDING or RUNNING; a create over it is refused 429",
+        (o, v) -> o.quota.maxActiveJobs(integer("--max-active-jobs", v)));
+    flag("--enqueued-token-limit", "T|MODEL=T,...", "0 (no limit)",
+        "prompt tokens of one key's PENDING and RUNNING jobs per model; a create over it is refused 429",
+        (o, v) -> o.quota.enqueuedTokenLimits(v));
     flag("--reorder-inline", null, "off", "shuffle inline results",
         (o, v) -> o.faults.reorderInline(bool("--reorder-inline", v)));
     flag("--omit-inline-metadata", null, "off", "leave metadata out of inline results",
@@ -146,7 +156,7 @@ public final class EmulatorMain {
     }
     GeminiEmulator emulator;
     try {
-      emulator = options.emulator.faults(options.faults.build()).start();
+      emulator = options.emulator.faults(options.faults.build()).quota(options.quota.build()).start();
       emulator.vertex().setVertexFaults(options.vertexFaults());
       emulator.storage().setFaults(options.gcsFaults);
       for (String bucket : options.buckets) {

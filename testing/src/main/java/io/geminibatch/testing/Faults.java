@@ -26,6 +26,10 @@ import java.util.Objects;
  *       half of the body, then drops the connection.
  *   <li>{@code lostCreateReplyRate}: a batch create creates the job, then drops the connection
  *       before replying (a blind retry creates a second job).
+ *   <li>{@code spuriousQuotaRefusalRate}: a batch create is refused with 429 RESOURCE_EXHAUSTED
+ *       and the service's quota message although no {@link Quota} limit is reached (users report
+ *       such refusals below the published limits: python-genai #1901, js-genai #1264); nothing is
+ *       created.
  *   <li>{@code reorderInline}: inline results are shuffled.
  *   <li>{@code omitInlineMetadata}: inline results carry no {@code metadata}.
  * </ul>
@@ -43,6 +47,7 @@ public final class Faults {
   private final double dropDownloadRate;
   private final double stuckJobRate;
   private final double lostCreateReplyRate;
+  private final double spuriousQuotaRefusalRate;
   private final boolean reorderInline;
   private final boolean omitInlineMetadata;
 
@@ -55,6 +60,7 @@ public final class Faults {
     this.dropDownloadRate = b.dropDownloadRate;
     this.stuckJobRate = b.stuckJobRate;
     this.lostCreateReplyRate = b.lostCreateReplyRate;
+    this.spuriousQuotaRefusalRate = b.spuriousQuotaRefusalRate;
     this.reorderInline = b.reorderInline;
     this.omitInlineMetadata = b.omitInlineMetadata;
   }
@@ -78,6 +84,7 @@ public final class Faults {
     b.dropDownloadRate = dropDownloadRate;
     b.stuckJobRate = stuckJobRate;
     b.lostCreateReplyRate = lostCreateReplyRate;
+    b.spuriousQuotaRefusalRate = spuriousQuotaRefusalRate;
     b.reorderInline = reorderInline;
     b.omitInlineMetadata = omitInlineMetadata;
     return b;
@@ -115,6 +122,10 @@ public final class Faults {
     return lostCreateReplyRate;
   }
 
+  public double spuriousQuotaRefusalRate() {
+    return spuriousQuotaRefusalRate;
+  }
+
   public boolean reorderInline() {
     return reorderInline;
   }
@@ -137,6 +148,7 @@ public final class Faults {
         && dropDownloadRate == f.dropDownloadRate
         && stuckJobRate == f.stuckJobRate
         && lostCreateReplyRate == f.lostCreateReplyRate
+        && spuriousQuotaRefusalRate == f.spuriousQuotaRefusalRate
         && reorderInline == f.reorderInline
         && omitInlineMetadata == f.omitInlineMetadata;
   }
@@ -152,6 +164,7 @@ public final class Faults {
         dropDownloadRate,
         stuckJobRate,
         lostCreateReplyRate,
+        spuriousQuotaRefusalRate,
         reorderInline,
         omitInlineMetadata);
   }
@@ -166,6 +179,7 @@ public final class Faults {
         + ", dropDownloadRate=" + dropDownloadRate
         + ", stuckJobRate=" + stuckJobRate
         + ", lostCreateReplyRate=" + lostCreateReplyRate
+        + ", spuriousQuotaRefusalRate=" + spuriousQuotaRefusalRate
         + ", reorderInline=" + reorderInline
         + ", omitInlineMetadata=" + omitInlineMetadata
         + "}";
@@ -181,6 +195,7 @@ public final class Faults {
     private double dropDownloadRate;
     private double stuckJobRate;
     private double lostCreateReplyRate;
+    private double spuriousQuotaRefusalRate;
     private boolean reorderInline;
     private boolean omitInlineMetadata;
 
@@ -223,6 +238,11 @@ public final class Faults {
 
     public Builder lostCreateReplyRate(double rate) {
       this.lostCreateReplyRate = rate("lostCreateReplyRate", rate);
+      return this;
+    }
+
+    public Builder spuriousQuotaRefusalRate(double rate) {
+      this.spuriousQuotaRefusalRate = rate("spuriousQuotaRefusalRate", rate);
       return this;
     }
 

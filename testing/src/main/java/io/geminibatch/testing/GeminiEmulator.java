@@ -68,6 +68,7 @@ public final class GeminiEmulator implements AutoCloseable {
   private final ExecutorService workers;
   private final String baseUrl;
   private volatile Faults faults;
+  private volatile Quota quota;
   private volatile Duration jobLatency;
   private volatile Duration jobExpiry;
 
@@ -77,6 +78,7 @@ public final class GeminiEmulator implements AutoCloseable {
     this.seed = b.seed;
     this.dice = new FaultDice(b.seed);
     this.faults = b.faults;
+    this.quota = b.quota;
     this.jobLatency = b.jobLatency;
     this.jobExpiry = b.jobExpiry;
     this.deleteDataDir = b.dataDir == null;
@@ -193,6 +195,16 @@ public final class GeminiEmulator implements AutoCloseable {
     vertex.reseed(seed);
   }
 
+  /** The quota creates are checked against (see {@link Quota}). */
+  public Quota quota() {
+    return quota;
+  }
+
+  /** Sets the quota for later creates; jobs already active keep what they hold. */
+  public void setQuota(Quota quota) {
+    this.quota = Objects.requireNonNull(quota, "quota");
+  }
+
   public Duration jobLatency() {
     return jobLatency;
   }
@@ -294,6 +306,7 @@ public final class GeminiEmulator implements AutoCloseable {
     private Duration jobExpiry = DEFAULT_JOB_EXPIRY;
     private long seed;
     private Faults faults = Faults.none();
+    private Quota quota = Quota.none();
     private boolean verbose;
 
     private Builder() {}
@@ -349,6 +362,12 @@ public final class GeminiEmulator implements AutoCloseable {
     /** Faults to inject from the start; default {@link Faults#none()}. */
     public Builder faults(Faults faults) {
       this.faults = Objects.requireNonNull(faults, "faults");
+      return this;
+    }
+
+    /** The quota from the start; default {@link Quota#none()}. */
+    public Builder quota(Quota quota) {
+      this.quota = Objects.requireNonNull(quota, "quota");
       return this;
     }
 

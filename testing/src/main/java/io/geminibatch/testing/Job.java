@@ -79,6 +79,8 @@ final class Job {
   String responsesFile;
   boolean deleted;
   ScheduledFuture<?> expiry;
+  /** Prompt tokens this job holds of its key's enqueued-token quota while active (see {@link Quota}). */
+  long enqueuedTokens;
 
   Job(
       String id,

@@ -41,6 +41,8 @@ final class JobStore {
   private final Path jobsDir;
   private final ConcurrentHashMap<String, Job> jobs = new ConcurrentHashMap<>();
   private final AtomicLong seq = new AtomicLong();
+  /** Active jobs per owner, and their enqueued tokens per owner and model: guarded by itself. */
+  private final QuotaUse quotaUse = new QuotaUse();
   private volatile Duration expiry;
 
   JobStore(
@@ -70,7 +72,30 @@ final class JobStore {
       long priority,
       StoredFile input,
       List<Job.InlineRequest> inline,
-      Job.Plan plan)
+      Job.Plan plan,
+      Quota quota,
+      long tokens)
+      throws IOException {
+    // Checked and taken at once, so that concurrent creates never overshoot a limit together.
+    quotaUse.take(owner, model, tokens, quota, stats);
+    try {
+      return create(owner, kind, model, displayName, priority, input, inline, plan, tokens);
+    } catch (IOException | RuntimeException e) {
+      quotaUse.give(owner, model, tokens, stats);
+      throw e;
+    }
+  }
+
+  private Job create(
+      String owner,
+      Job.Kind kind,
+      String model,
+      String displayName,
+      long priority,
+      StoredFile input,
+      List<Job.InlineRequest> inline,
+      Job.Plan plan,
+      long tokens)
       throws IOException {
     String id;
     do {
@@ -100,6 +125,7 @@ final class JobStore {
             input == null ? inline.size() : input.lines,
             Instant.now(),
             plan);
+    job.enqueuedTokens = tokens;
     jobs.put(id, job);
     stats.created(displayName);
     stats.jobActivated();
@@ -236,6 +262,7 @@ final class JobStore {
 
   private void finished(Job job) {
     stats.jobDeactivated();
+    quotaUse.give(job.owner, job.model, job.enqueuedTokens, stats);
     deleteInput(job);
   }
 
@@ -246,6 +273,43 @@ final class JobStore {
       } catch (IOException e) {
         // left for the data dir's cleanup
       }
+    }
+  }
+
+  /** What the active jobs hold of each owner's quota. */
+  private static final class QuotaUse {
+    private final Map<String, Integer> active = new java.util.HashMap<>();
+    private final Map<String, Long> tokens = new java.util.HashMap<>();
+
+    synchronized void take(String owner, String model, long n, Quota quota, StatsRecorder stats) {
+      int jobs = active.getOrDefault(owner, 0);
+      if (quota.maxActiveJobs() > 0 && jobs >= quota.maxActiveJobs()) {
+        stats.quotaRefused("activeJobs");
+        throw ApiError.quotaExceeded(
+            "generativelanguage.googleapis.com/batch_concurrent_requests",
+            "BatchConcurrentRequestsPerProject",
+            quota.maxActiveJobs(),
+            null);
+      }
+      String key = owner + " " + model;
+      long limit = quota.enqueuedTokenLimit(model);
+      if (limit > 0 && tokens.getOrDefault(key, 0L) + n > limit) {
+        stats.quotaRefused("enqueuedTokens");
+        throw ApiError.quotaExceeded(
+            "generativelanguage.googleapis.com/batch_enqueued_tokens",
+            "BatchEnqueuedTokensPerProjectPerModel",
+            limit,
+            EmulatorResponder.modelId(model));
+      }
+      active.merge(owner, 1, Integer::sum);
+      tokens.merge(key, n, Long::sum);
+      stats.enqueued(n);
+    }
+
+    synchronized void give(String owner, String model, long n, StatsRecorder stats) {
+      active.merge(owner, -1, Integer::sum);
+      tokens.merge(owner + " " + model, -n, Long::sum);
+      stats.enqueued(-n);
     }
   }
 
