@@ -3,6 +3,7 @@ package io.geminibatch.connector;
 import com.google.auto.value.AutoValue;
 import io.geminibatch.connector.client.ApiKeyProvider;
 import io.geminibatch.connector.client.GeminiClientConfig;
+import io.geminibatch.connector.client.VertexTarget;
 import java.io.Serializable;
 import org.apache.beam.sdk.transforms.errorhandling.BadRecord;
 import org.apache.beam.sdk.transforms.errorhandling.ErrorHandler;
@@ -74,6 +75,11 @@ abstract class BatchConfig implements Serializable {
 
   /** Submit and finish without waiting for the jobs (see GeminiBatchIO's withDetach). */
   abstract boolean detached();
+  /** Vertex AI's project and location when it is the backend; null for the Gemini API. */
+  abstract @Nullable VertexTarget vertex();
+
+  /** Credentials for Vertex AI; null for Application Default Credentials. */
+  abstract com.google.auth.oauth2.@Nullable GoogleCredentials googleCredentials();
 
   abstract Builder toBuilder();
 
@@ -113,6 +119,7 @@ abstract class BatchConfig implements Serializable {
         .initialBackoff(initialBackoff())
         .maxBackoff(maxBackoff())
         .webhookConfig(webhookUris(), webhookUserMetadata())
+        .vertex(vertex() == null || googleCredentials() == null ? vertex() : vertex().withCredentials(googleCredentials()))
         .build();
   }
 
@@ -167,6 +174,9 @@ abstract class BatchConfig implements Serializable {
     abstract Builder setWebhookUserMetadata(java.util.Map<String, String> v);
 
     abstract Builder setDetached(boolean v);
+    abstract Builder setVertex(VertexTarget v);
+
+    abstract Builder setGoogleCredentials(com.google.auth.oauth2.GoogleCredentials v);
 
     abstract BatchConfig build();
   }

@@ -53,11 +53,15 @@ final class BatchSettings implements Serializable {
       int maxAttempts,
       boolean keepArtifacts,
       long resultBlockBytes) {
-    this.client = client;
     this.model = model;
     this.scope = hash8(kindName + "|" + model + "|" + stagingLocation);
     String base = stagingLocation.endsWith("/") ? stagingLocation : stagingLocation + "/";
     this.stagingDir = base + "gemini-batch-" + scope + "/";
+    // Vertex AI jobs read and write objects of their own under the staging directory.
+    this.client =
+        client.getVertex() == null
+            ? client
+            : client.toBuilder().vertex(client.getVertex().withStagingDir(stagingDir + "vertex/")).build();
     this.maxRequestsPerJob = maxRequestsPerJob;
     this.maxBytesPerJob = maxBytesPerJob;
     this.inlineThresholdBytes = inlineThresholdBytes;

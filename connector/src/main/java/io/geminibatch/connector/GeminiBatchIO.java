@@ -4,6 +4,7 @@ import com.google.auto.value.AutoValue;
 import io.geminibatch.connector.client.ApiKeyProvider;
 import io.geminibatch.connector.client.GeminiClientConfig;
 import java.util.List;
+import io.geminibatch.connector.client.VertexTarget;
 import java.util.Map;
 import java.util.regex.Pattern;
 import org.apache.beam.sdk.Pipeline;
@@ -71,7 +72,8 @@ import org.joda.time.Duration;
  * read), readMillis (downloading and parsing results).
  */
 public final class GeminiBatchIO {
-  private static final Pattern MODEL = Pattern.compile("(models/|tunedModels/)?[a-z0-9][a-z0-9._-]*");
+  private static final Pattern MODEL = Pattern.compile(
+      "(models/|tunedModels/|" + "(projects/[a-z0-9.:-]+/locations/[a-z0-9-]+/)?publishers/[a-z0-9-]+/models/)?[a-z0-9][a-z0-9._@-]*");
 
   private GeminiBatchIO() {}
 
@@ -109,7 +111,8 @@ public final class GeminiBatchIO {
     public SelfT withModel(String model) {
       if (model == null || !MODEL.matcher(model).matches()) {
         throw new IllegalArgumentException(
-            "withModel: model must look like 'gemini-2.5-flash' or 'models/gemini-2.5-flash', got '" + model + "'");
+            "withModel: model must look like 'gemini-2.5-flash' or 'models/gemini-2.5-flash' (on Vertex AI also"
+                + " 'publishers/google/models/gemini-2.5-flash'), got '" + model + "'");
       }
       String name = model.contains("/") ? model : "models/" + model;
       return with(b -> b.setModel(name));
@@ -134,6 +137,41 @@ public final class GeminiBatchIO {
         throw new IllegalArgumentException("withApiKeyProvider: provider must not be null");
       }
       return with(b -> b.setApiKey(provider));
+    }
+
+    /**
+     * Runs the jobs on Vertex AI batch prediction in this Google Cloud project and location (e.g.
+     * {@code us-central1}) instead of the Gemini API: shards are staged as JSONL objects under the
+     * staging location, which must then be a {@code gs://} path, and each becomes one {@code
+     * batchPredictionJob}. Authenticated with Application Default Credentials unless {@link
+     * #withGoogleCredentials} gives others; no API key is used. The model {@code gemini-2.5-flash}
+     * stands for {@code publishers/google/models/gemini-2.5-flash}. {@code generate()} only:
+     * {@code embed()} refuses it.
+     */
+    public SelfT withVertexAi(String project, String location) {
+      if (this instanceof Embed) {
+        throw new UnsupportedOperationException(
+            "withVertexAi: embed() does not run on Vertex AI batch prediction (the Google SDKs refuse batch"
+                + " embeddings there too); use generate() on Vertex AI, or embed() on the Gemini API");
+      }
+      VertexTarget target;
+      try {
+        target = VertexTarget.of(project, location);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("withVertexAi: " + e.getMessage(), e);
+      }
+      return with(b -> b.setVertex(target));
+    }
+
+    /**
+     * The Google credentials of the Vertex AI backend (default: Application Default Credentials,
+     * looked up on the workers). They are serialized with the pipeline.
+     */
+    public SelfT withGoogleCredentials(com.google.auth.oauth2.GoogleCredentials credentials) {
+      if (credentials == null) {
+        throw new IllegalArgumentException("withGoogleCredentials: credentials must not be null");
+      }
+      return with(b -> b.setGoogleCredentials(credentials));
     }
 
     /** The service's base URL; default {@code https://generativelanguage.googleapis.com}. */
@@ -370,7 +408,20 @@ public final class GeminiBatchIO {
         throw new IllegalArgumentException(
             "maxRequestBytes (" + c.maxRequestBytes() + ") must not exceed maxBytesPerJob (" + c.maxBytesPerJob() + ")");
       }
-      if (!c.apiKey().readWhereUsed() && c.apiKey().get() == null) {
+      boolean vertex = c.vertex() != null;
+      if (vertex && !staging.startsWith("gs://")) {
+        throw new IllegalArgumentException(
+            getClass().getSimpleName() + " on Vertex AI: the staging location must be a gs:// path (Vertex AI reads"
+                + " its input from and writes its predictions to Cloud Storage), got '" + staging + "'");
+      }
+      if (!vertex && c.googleCredentials() != null) {
+        throw new IllegalArgumentException("withGoogleCredentials applies to Vertex AI only: call withVertexAi(project, location) too");
+      }
+      if (!vertex && (c.model().startsWith("publishers/") || c.model().startsWith("projects/"))) {
+        throw new IllegalArgumentException(
+            "model '" + c.model() + "' is a Vertex AI name: call withVertexAi(project, location), or name the model as 'gemini-2.5-flash'");
+      }
+      if (!vertex && !c.apiKey().readWhereUsed() && c.apiKey().get() == null) {
         throw new IllegalArgumentException(
             "No Gemini API key: set GEMINI_API_KEY (or GOOGLE_API_KEY), or call withApiKey(...) or withApiKeyProvider(...)");
       }
@@ -381,7 +432,7 @@ public final class GeminiBatchIO {
           staging,
           c.maxRequestsPerJob(),
           c.maxBytesPerJob(),
-          c.inlineThresholdBytes(),
+          vertex ? 0 : c.inlineThresholdBytes(), // Vertex AI has no inline jobs
           c.maxRequestBytes(),
           c.pollInterval(),
           c.maxJobWait(),
@@ -442,6 +493,7 @@ public final class GeminiBatchIO {
       BatchConfig c = config();
       builder
           .add(DisplayData.item("model", c.model()).withLabel("Model"))
+          .add(DisplayData.item("backend", c.vertex() == null ? "Gemini API" : c.vertex().toString()).withLabel("Backend"))
           .add(DisplayData.item("baseUrl", c.baseUrl()).withLabel("Service base URL"))
           .add(DisplayData.item("apiVersion", c.apiVersion()).withLabel("API version"))
           .add(DisplayData.item("apiKeySource", c.apiKey().toString()).withLabel("API key from"))

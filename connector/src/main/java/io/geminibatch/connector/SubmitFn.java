@@ -354,7 +354,7 @@ final class SubmitFn<OutT> extends DoFn<ShardRef, SubmittedJob> {
     int s = e.getHttpStatus();
     return s == 401
         || s == 403
-        || (s == 404 && e.getServiceMessage().contains("models/"))
+        || (s == 404 && (e.getServiceMessage().contains("models/") || e.getServiceMessage().contains("PublisherModel")))
         || (s == 400 && e.getServiceMessage().toLowerCase().contains("api key"));
   }
 

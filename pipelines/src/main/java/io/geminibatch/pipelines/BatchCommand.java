@@ -103,9 +103,7 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
         // The events say which run the job belongs to: listen --stagingLocation finds its ledger.
         t = t.withWebhookConfig(options.getWebhookUri(), Map.of("stagingLocation", staging));
       }
-      return t.withDetach(options.getDetach())
-          .withBaseUrl(service.baseUrl())
-          .withApiKeyProvider(service.apiKey())
+      return service.configure(t.withDetach(options.getDetach()))
           .withStagingLocation(staging)
           .withMaxRequestsPerJob(options.getMaxRequestsPerJob())
           .withMaxAttempts(options.getMaxAttempts())
@@ -224,7 +222,7 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
           write(outputs(result), "responses", outputLine(), options.getOutput(), null);
           write(failures(result), "failures", JsonLines::failure, options.getOutput(), input.get(InputLines.INVALID));
         }
-      } catch (IllegalArgumentException e) {
+      } catch (IllegalArgumentException | UnsupportedOperationException e) {
         // The connector's settings name the bad value and the valid range.
         throw new UsageException(e.getMessage());
       }

@@ -4,6 +4,7 @@ import io.geminibatch.connector.client.BatchJob;
 import io.geminibatch.connector.client.BatchPage;
 import io.geminibatch.connector.client.GeminiApiException;
 import io.geminibatch.connector.client.GeminiBatchClient;
+import io.geminibatch.connector.client.VertexTarget;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.time.Instant;
@@ -40,12 +41,15 @@ final class JobsCommand {
       expectWords(words, 1, "jobs list");
     } else if (List.of("get", "cancel", "delete").contains(action)) {
       expectWords(words, 2, "jobs " + action + " NAME");
-      name = jobName(words.get(1));
+      name = words.get(1);
     } else {
       throw new UsageException("jobs: unknown action '" + action + "': use list, get, cancel or delete");
     }
     try (Service service = Service.forJobs(options, env);
         GeminiBatchClient client = service.client()) {
+      if (name != null) {
+        name = service.vertex() != null ? vertexJobName(name, service.vertex()) : jobName(name);
+      }
       try {
         act(action, name, options.getLimit(), client, out);
       } catch (NotFoundException e) {
@@ -94,6 +98,16 @@ final class JobsCommand {
     String name = word.startsWith("batches/") ? word : "batches/" + word;
     if (!name.matches("batches/[A-Za-z0-9_-]+")) {
       throw new UsageException("not a batch job name: '" + word + "' (expected batches/ID)");
+    }
+    return name;
+  }
+
+  /** {@code projects/P/locations/L/batchPredictionJobs/ID}, also from a bare ID. */
+  private static String vertexJobName(String word, VertexTarget vertex) throws UsageException {
+    String name = word.matches("[0-9]+") ? vertex.parent() + "/batchPredictionJobs/" + word : word;
+    if (!name.matches("projects/[^/]+/locations/[^/]+/batchPredictionJobs/[0-9]+")) {
+      throw new UsageException(
+          "not a Vertex AI batch prediction job: '" + word + "' (expected an ID or projects/P/locations/L/batchPredictionJobs/ID)");
     }
     return name;
   }

@@ -1,20 +1,28 @@
 package io.geminibatch.pipelines;
 
+import com.google.auth.oauth2.AccessToken;
+import com.google.auth.oauth2.GoogleCredentials;
+import io.geminibatch.connector.GeminiBatchIO;
 import io.geminibatch.connector.client.ApiKeyProvider;
 import io.geminibatch.connector.client.GeminiBatchClient;
 import io.geminibatch.connector.client.GeminiClientConfig;
 import io.geminibatch.connector.client.HttpGeminiBatchClient;
 import io.geminibatch.connector.client.SecretManagerApiKeyProvider;
+import io.geminibatch.connector.client.VertexBatchClient;
+import io.geminibatch.connector.client.VertexTarget;
 import io.geminibatch.testing.GeminiEmulator;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.Map;
+import org.apache.beam.sdk.extensions.gcp.options.GcpOptions;
 
 /**
  * The service a command talks to: the real Gemini API (or {@code --baseUrl}) when there is an API
- * key, else, for the batch commands, the emulator started in this JVM. The key is read once from
- * the options and cleared there, so that no runner shows, logs or ships it.
+ * key, else, for the batch commands, the emulator started in this JVM; or, with {@code
+ * --backend=vertex}, Vertex AI batch prediction in {@code --project} and {@code --location}. The
+ * key (or {@code --accessToken}) is read once from the options and cleared there, so that no
+ * runner shows, logs or ships it.
  */
 final class Service implements AutoCloseable {
   /** The embedded emulator accepts any key; this one is never a secret. */
@@ -26,16 +34,64 @@ final class Service implements AutoCloseable {
   private final String baseUrl;
   private final ApiKeyProvider apiKey;
   private final GeminiEmulator emulator;
+  /** Vertex AI's project, location and credentials; null on the Gemini API. */
+  private final VertexTarget vertex;
 
   private Service(String baseUrl, ApiKeyProvider apiKey, GeminiEmulator emulator) {
+    this(baseUrl, apiKey, emulator, null);
+  }
+
+  private Service(String baseUrl, ApiKeyProvider apiKey, GeminiEmulator emulator, VertexTarget vertex) {
     this.baseUrl = baseUrl;
     this.apiKey = apiKey;
     this.emulator = emulator;
+    this.vertex = vertex;
+  }
+
+  /**
+   * Vertex AI when {@code --backend=vertex}: needs {@code --project} and {@code --location}; the
+   * credentials are {@code --accessToken} or Application Default Credentials. Null for the Gemini
+   * API.
+   */
+  private static Service vertexOrNull(ServiceOptions options) throws UsageException {
+    String token = options.getAccessToken();
+    options.setAccessToken(null);
+    String backend = options.getBackend();
+    if ("gemini".equals(backend)) {
+      if (token != null) {
+        throw new UsageException("--accessToken is for --backend=vertex; the Gemini API takes an API key");
+      }
+      return null;
+    }
+    if (!"vertex".equals(backend)) {
+      throw new UsageException("--backend must be gemini or vertex, got '" + backend + "'");
+    }
+    String project = options.as(GcpOptions.class).getProject();
+    if (project == null || project.isEmpty()) {
+      throw new UsageException("--backend=vertex needs --project=PROJECT (the Google Cloud project of the jobs)");
+    }
+    if (options.getLocation() == null) {
+      throw new UsageException("--backend=vertex needs --location=LOCATION (e.g. us-central1)");
+    }
+    VertexTarget target;
+    try {
+      target = VertexTarget.of(project, options.getLocation());
+    } catch (IllegalArgumentException e) {
+      throw new UsageException("--backend=vertex: " + e.getMessage());
+    }
+    if (token != null && !token.isBlank()) {
+      target = target.withCredentials(GoogleCredentials.create(new AccessToken(token, null)));
+    }
+    return new Service(target.endpoint(baseUrl(options)), null, null, target);
   }
 
   /** For generate and embed: with no key and no {@code --baseUrl}, starts the emulator. */
   static Service forBatch(ServiceOptions options, Map<String, String> env, PrintStream err)
       throws UsageException, IOException {
+    Service vertex = vertexOrNull(options);
+    if (vertex != null) {
+      return vertex;
+    }
     ApiKeyProvider key = apiKey(options, env);
     if (key != null) {
       return new Service(baseUrl(options), key, null);
@@ -58,6 +114,10 @@ final class Service implements AutoCloseable {
 
   /** For jobs: a key is required (a standalone emulator takes any). */
   static Service forJobs(ServiceOptions options, Map<String, String> env) throws UsageException {
+    Service vertex = vertexOrNull(options);
+    if (vertex != null) {
+      return vertex;
+    }
     ApiKeyProvider key = apiKey(options, env);
     if (key == null) {
       throw noKey("jobs");
@@ -134,21 +194,37 @@ final class Service implements AutoCloseable {
     return emulator != null;
   }
 
+  /** Vertex AI's target, or null on the Gemini API. */
+  VertexTarget vertex() {
+    return vertex;
+  }
+
+  /** The transform on this service: its base URL, and its API key or Vertex AI target. */
+  <T extends GeminiBatchIO.BatchTransform<?, ?, T>> T configure(T transform) {
+    T t = transform.withBaseUrl(baseUrl);
+    if (vertex == null) {
+      return t.withApiKeyProvider(apiKey);
+    }
+    t = t.withVertexAi(vertex.getProject(), vertex.getLocation());
+    return vertex.getCredentials() == null ? t : t.withGoogleCredentials(vertex.getCredentials());
+  }
+
   /**
    * A client for the command line itself (jobs, progress): few, short retries, so that a dead
    * service is reported in seconds rather than after the pipeline's minutes of backoff.
    */
   GeminiBatchClient client() {
-    return new HttpGeminiBatchClient(
+    GeminiClientConfig.Builder config =
         GeminiClientConfig.builder()
             .baseUrl(baseUrl)
-            .apiKey(apiKey)
             .connectTimeout(Duration.ofSeconds(10))
             .requestTimeout(Duration.ofSeconds(60))
             .maxRetries(2)
             .initialBackoff(Duration.ofMillis(200))
-            .maxBackoff(Duration.ofSeconds(1))
-            .build());
+            .maxBackoff(Duration.ofSeconds(1));
+    return vertex != null
+        ? new VertexBatchClient(config.vertex(vertex).build())
+        : new HttpGeminiBatchClient(config.apiKey(apiKey).build());
   }
 
   @Override

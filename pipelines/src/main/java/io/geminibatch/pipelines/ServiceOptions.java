@@ -1,10 +1,11 @@
 package io.geminibatch.pipelines;
 
 import com.fasterxml.jackson.annotation.JsonIgnore;
+import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
 import org.apache.beam.sdk.options.PipelineOptions;
 
-/** Where the Gemini API is: every command's options. */
+/** Where the service is, and which: every command's options. */
 public interface ServiceOptions extends PipelineOptions {
 
   /**
@@ -39,8 +40,33 @@ public interface ServiceOptions extends PipelineOptions {
 
   void setSecretManagerEndpoint(String secretManagerEndpoint);
 
-  @Description("Base URL of the service (or of a standalone emulator). Default: https://generativelanguage.googleapis.com")
+  @Description(
+      "Base URL of the service (or of a standalone emulator). Default: https://generativelanguage.googleapis.com,"
+          + " or https://LOCATION-aiplatform.googleapis.com with --backend=vertex")
   String getBaseUrl();
 
   void setBaseUrl(String baseUrl);
+
+  @Description(
+      "gemini: the Gemini API, with an API key. vertex: Vertex AI batch prediction in --project and"
+          + " --location, with Google credentials (Application Default Credentials, or --accessToken);"
+          + " its staging location must be a gs:// path.")
+  @Default.String("gemini")
+  String getBackend();
+
+  void setBackend(String backend);
+
+  @Description("Vertex AI location of the jobs, e.g. us-central1 (with --backend=vertex).")
+  String getLocation();
+
+  void setLocation(String location);
+
+  /** Like the API key: never serialized, cleared once read. */
+  @JsonIgnore
+  @Description(
+      "OAuth access token for Vertex AI (e.g. from 'gcloud auth print-access-token'; an emulator takes"
+          + " any). Default: Application Default Credentials.")
+  String getAccessToken();
+
+  void setAccessToken(String accessToken);
 }

@@ -33,10 +33,17 @@ public final class EmulatorMain {
   static final class Options {
     final GeminiEmulator.Builder emulator = GeminiEmulator.builder();
     final Faults.Builder faults = Faults.builder();
+    double duplicateRowRate;
+    boolean coerceNumericKeys;
     final Quota.Builder quota = Quota.builder();
     final List<String> buckets = new ArrayList<>();
     GcsFaults gcsFaults = GcsFaults.none();
     boolean help;
+
+    /** The Vertex AI output quirks asked for. */
+    io.geminibatch.testing.vertex.VertexFaults vertexFaults() {
+      return new io.geminibatch.testing.vertex.VertexFaults(duplicateRowRate, coerceNumericKeys);
+    }
   }
 
   private static final class Flag {
@@ -108,6 +115,11 @@ public final class EmulatorMain {
         (o, v) -> o.faults.reorderInline(bool("--reorder-inline", v)));
     flag("--omit-inline-metadata", null, "off", "leave metadata out of inline results",
         (o, v) -> o.faults.omitInlineMetadata(bool("--omit-inline-metadata", v)));
+    flag("--duplicate-row-rate", "P", "0", "Vertex AI: fraction of prediction rows written twice",
+        (o, v) -> o.duplicateRowRate = rate("--duplicate-row-rate", v));
+    flag("--coerce-numeric-keys", null, "off",
+        "Vertex AI: echo numeric-looking string fields of input lines as numbers (\"000123\" -> 123)",
+        (o, v) -> o.coerceNumericKeys = bool("--coerce-numeric-keys", v));
     flag("--bucket", "NAME", null, "create this Cloud Storage bucket at start (repeat for more)",
         (o, v) -> o.buckets.add(v));
     flag("--gcs-unavailable-rate", "P", "0",
@@ -166,6 +178,7 @@ public final class EmulatorMain {
     GeminiEmulator emulator;
     try {
       emulator = options.emulator.faults(options.faults.build()).quota(options.quota.build()).start();
+      emulator.vertex().setVertexFaults(options.vertexFaults());
       emulator.storage().setFaults(options.gcsFaults);
       for (String bucket : options.buckets) {
         emulator.storage().ensureBucket(bucket);

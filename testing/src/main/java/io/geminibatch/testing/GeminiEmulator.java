@@ -3,6 +3,7 @@ package io.geminibatch.testing;
 import com.sun.net.httpserver.HttpServer;
 import io.geminibatch.testing.gcs.GcsHandler;
 import io.geminibatch.testing.gcs.GcsStore;
+import io.geminibatch.testing.vertex.VertexBatchService;
 import io.geminibatch.testing.secrets.SecretStore;
 import io.geminibatch.testing.secrets.SecretsHandler;
 import java.io.IOException;
@@ -53,6 +54,7 @@ public final class GeminiEmulator implements AutoCloseable {
 
   final FileStore files;
   private final GcsStore storage;
+  private final VertexBatchService vertex;
   private final SecretStore secrets = new SecretStore();
   final JobStore jobs;
   final StatsRecorder stats = new StatsRecorder();
@@ -111,6 +113,10 @@ public final class GeminiEmulator implements AutoCloseable {
       this.storage = new GcsStore(dataDir.resolve("gcs"), b.seed);
       router.route(
           "cloud-storage", GcsHandler::serves, new GcsHandler(storage, this::baseUrl, b.verbose));
+      this.vertex =
+          new VertexBatchService(
+              this::faults, this::jobLatency, this::jobExpiry, scheduler, workers, storage, b.seed);
+      router.route("vertex-ai", VertexBatchService.paths(), vertex);
       router.route("secret-manager", SecretsHandler::serves, new SecretsHandler(secrets, b.verbose));
       this.webhooks = new WebhookService(api::serve, deliveries(b.webhookSettings));
       router.route("webhooks", WebhookService::claims, webhooks.handler());
@@ -203,6 +209,15 @@ public final class GeminiEmulator implements AutoCloseable {
   }
 
   /**
+   * Vertex AI batch prediction on this emulator's port ({@code
+   * /v1/projects/P/locations/L/batchPredictionJobs}), with its jobs' input and output in {@link
+   * #storage()}: see {@link VertexBatchService}.
+   */
+  public VertexBatchService vertex() {
+    return vertex;
+  }
+
+  /**
    * The emulated Secret Manager ({@code GET /v1/projects/P/secrets/S/versions/V:access} on this
    * emulator's port): see {@link SecretStore}.
    */
@@ -240,6 +255,7 @@ public final class GeminiEmulator implements AutoCloseable {
   public void setFaults(Faults faults) {
     this.faults = Objects.requireNonNull(faults, "faults");
     dice.reseed(seed);
+    vertex.reseed(seed);
   }
 
   /** The quota creates are checked against (see {@link Quota}). */

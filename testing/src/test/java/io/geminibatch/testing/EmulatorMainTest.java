@@ -154,5 +154,8 @@ class EmulatorMainTest {
     assertEquals(0.25, f.throttleRate());
     assertEquals(1.0, f.stuckJobRate());
     assertFalse(f.omitInlineMetadata());
+    assertEquals(
+        new io.geminibatch.testing.vertex.VertexFaults(0.5, true),
+        EmulatorMain.parse(new String[] {"--duplicate-row-rate=0.5", "--coerce-numeric-keys"}).vertexFaults());
   }
 }

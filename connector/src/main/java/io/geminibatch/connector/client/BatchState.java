@@ -41,6 +41,9 @@ public enum BatchState {
     if (v.equals("CANCELED")) {
       return CANCELLED;
     }
+    if (v.equals("PARTIALLY_SUCCEEDED")) {
+      return SUCCEEDED; // Vertex AI: some results may be missing; those requests count as missing
+    }
     for (BatchState s : values()) {
       if (s != UNKNOWN && s.name().equals(v)) {
         return s;

@@ -5,9 +5,13 @@ import java.io.InputStream;
 import java.util.Optional;
 
 /**
- * The connector's one seam to the Gemini Batch API: files and batch jobs over REST. One
- * production implementation ({@link HttpGeminiBatchClient}); tests point it at the emulator.
- * Implementations are thread-safe.
+ * The connector's one seam to a batch service: stage a shard's input ({@link #uploadFile}), create
+ * a job for it, poll it, stream its results, clean up. The stages speak only this interface; the
+ * backend is the implementation {@link GeminiBatchClients} builds from the config: {@link
+ * HttpGeminiBatchClient} for the Gemini API's Files and Batch APIs (whose terms the methods use),
+ * {@link VertexBatchClient} for Vertex AI batch prediction (files are {@code gs://} objects, a
+ * job's "responses file" its output directory, translated to the same result lines; no inline
+ * jobs). Tests point both at the emulator. Implementations are thread-safe.
  *
  * <p>Idempotent calls (everything but the two creates) retry 408, 429, 5xx and dropped
  * connections with jittered exponential backoff, honouring {@code Retry-After}. {@link

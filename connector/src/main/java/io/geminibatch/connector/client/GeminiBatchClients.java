@@ -5,7 +5,8 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * Live clients shared per JVM, one per equal {@link GeminiClientConfig}: transforms call {@link
  * #forConfig} in {@code @Setup} (the JdbcIO pattern), so all DoFn instances of a worker share a
- * connection pool. The API key is read once, when a config's client is first built.
+ * connection pool. The API key is read once, when a config's client is first built. The backend
+ * is the config's choice: the Gemini API, or Vertex AI when it has a {@link VertexTarget}.
  */
 public final class GeminiBatchClients {
   private static final ConcurrentHashMap<GeminiClientConfig, GeminiBatchClient> CLIENTS =
@@ -19,6 +20,9 @@ public final class GeminiBatchClients {
    */
   public static GeminiBatchClient forConfig(GeminiClientConfig config) {
     return CLIENTS.computeIfAbsent(
-        config, c -> new HttpGeminiBatchClient(c, HttpGeminiBatchClient.THREAD_SLEEPER, false));
+        config,
+        c -> c.getVertex() != null
+            ? new VertexBatchClient(c, RestTransport.THREAD_SLEEPER, false)
+            : new HttpGeminiBatchClient(c, RestTransport.THREAD_SLEEPER, false));
   }
 }

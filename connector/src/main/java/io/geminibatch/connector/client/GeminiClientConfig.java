@@ -32,6 +32,7 @@ public final class GeminiClientConfig implements Serializable {
   private final int uploadChunkBytes;
   private final List<String> webhookUris;
   private final Map<String, String> webhookUserMetadata;
+  private final VertexTarget vertex;
 
   private GeminiClientConfig(Builder b) {
     this.baseUrl = b.baseUrl;
@@ -45,6 +46,7 @@ public final class GeminiClientConfig implements Serializable {
     this.uploadChunkBytes = b.uploadChunkBytes;
     this.webhookUris = b.webhookUris;
     this.webhookUserMetadata = b.webhookUserMetadata;
+    this.vertex = b.vertex;
   }
 
   public static Builder builder() {
@@ -64,6 +66,7 @@ public final class GeminiClientConfig implements Serializable {
     b.uploadChunkBytes = uploadChunkBytes;
     b.webhookUris = webhookUris;
     b.webhookUserMetadata = webhookUserMetadata;
+    b.vertex = vertex;
     return b;
   }
 
@@ -117,6 +120,11 @@ public final class GeminiClientConfig implements Serializable {
     return webhookUserMetadata;
   }
 
+  /** The Vertex AI backend's target, or null for the Gemini API. */
+  public VertexTarget getVertex() {
+    return vertex;
+  }
+
   @Override
   public boolean equals(Object o) {
     if (!(o instanceof GeminiClientConfig)) {
@@ -133,7 +141,8 @@ public final class GeminiClientConfig implements Serializable {
         && maxBackoff.equals(c.maxBackoff)
         && uploadChunkBytes == c.uploadChunkBytes
         && webhookUris.equals(c.webhookUris)
-        && webhookUserMetadata.equals(c.webhookUserMetadata);
+        && webhookUserMetadata.equals(c.webhookUserMetadata)
+        && Objects.equals(vertex, c.vertex);
   }
 
   @Override
@@ -143,7 +152,9 @@ public final class GeminiClientConfig implements Serializable {
 
   @Override
   public String toString() {
-    return "GeminiClientConfig{" + baseUrl + "/" + apiVersion + ", key from " + apiKey + "}";
+    return vertex != null
+        ? "GeminiClientConfig{" + vertex + " at " + vertex.endpoint(baseUrl) + "}"
+        : "GeminiClientConfig{" + baseUrl + "/" + apiVersion + ", key from " + apiKey + "}";
   }
 
   /** Builder with validating setters. */
@@ -159,6 +170,7 @@ public final class GeminiClientConfig implements Serializable {
     private int uploadChunkBytes = 8 * 1024 * 1024;
     private List<String> webhookUris = List.of();
     private Map<String, String> webhookUserMetadata = Map.of();
+    private VertexTarget vertex;
 
     public Builder baseUrl(String v) {
       Objects.requireNonNull(v, "baseUrl");
@@ -264,6 +276,12 @@ public final class GeminiClientConfig implements Serializable {
       // Serializable and unmodifiable.
       this.webhookUris = Collections.unmodifiableList(u);
       this.webhookUserMetadata = Collections.unmodifiableMap(m);
+      return this;
+    }
+
+    /** Runs on Vertex AI batch prediction instead of the Gemini API; null for the Gemini API. */
+    public Builder vertex(VertexTarget v) {
+      this.vertex = v;
       return this;
     }
 

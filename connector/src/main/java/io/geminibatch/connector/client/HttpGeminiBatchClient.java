@@ -1,32 +1,22 @@
 package io.geminibatch.connector.client;
 
 import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.core.JsonProcessingException;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InterruptedIOException;
-import java.io.OutputStream;
 import java.net.ProtocolException;
 import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpRequest.BodyPublisher;
 import java.net.http.HttpRequest.BodyPublishers;
 import java.net.http.HttpResponse;
-import java.net.http.HttpResponse.BodyHandlers;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.Comparator;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * {@link GeminiBatchClient} over the Gemini API's REST interface, on the JDK's {@link HttpClient}
@@ -36,38 +26,17 @@ import org.slf4j.LoggerFactory;
  * the service's error, never the API key.
  */
 public final class HttpGeminiBatchClient implements GeminiBatchClient {
-  private static final Logger LOG = LoggerFactory.getLogger(HttpGeminiBatchClient.class);
-  private static final int ERROR_BODY_LIMIT = 64 * 1024;
   private static final int LIST_PAGE_SIZE = 100;
   private static final byte[] EMPTY_OBJECT = {'{', '}'};
   private static final Pattern CONTENT_RANGE = Pattern.compile("bytes (\\d+)-\\d+/(\\d+|\\*)");
 
-  /** Waits between tries; tests pass one that waits not at all. */
-  @FunctionalInterface
-  interface Sleeper {
-    void sleep(Duration duration) throws InterruptedException;
-  }
-
-  static final Sleeper THREAD_SLEEPER = d -> TimeUnit.NANOSECONDS.sleep(d.toNanos());
-
-  /** One try of a call. */
-  @FunctionalInterface
-  private interface Attempt<T> {
-    T run() throws IOException;
-  }
-
-  /** Reads a 2xx reply. */
-  @FunctionalInterface
-  private interface ReplyReader<T> {
-    T read(HttpResponse<InputStream> reply, InputStream body) throws IOException;
-  }
+  static final RestTransport.Sleeper THREAD_SLEEPER = RestTransport.THREAD_SLEEPER;
 
   private final GeminiClientConfig config;
   private final String apiKey;
   private final String apiRoot;
   private final String origin;
-  private final HttpClient http;
-  private final Sleeper sleeper;
+  private final RestTransport rest;
   private final boolean closeable;
 
   public HttpGeminiBatchClient(GeminiClientConfig config) {
@@ -78,7 +47,7 @@ public final class HttpGeminiBatchClient implements GeminiBatchClient {
    * @param closeable false for a client shared through {@link GeminiBatchClients}, whose {@link
    *     #close} must not break its other holders
    */
-  HttpGeminiBatchClient(GeminiClientConfig config, Sleeper sleeper, boolean closeable) {
+  HttpGeminiBatchClient(GeminiClientConfig config, RestTransport.Sleeper sleeper, boolean closeable) {
     this.config = Objects.requireNonNull(config, "config");
     this.apiKey = config.getApiKey().get();
     if (apiKey == null || apiKey.isEmpty()) {
@@ -88,13 +57,27 @@ public final class HttpGeminiBatchClient implements GeminiBatchClient {
     this.apiRoot = config.getBaseUrl() + "/" + config.getApiVersion() + "/";
     URI base = URI.create(config.getBaseUrl());
     this.origin = base.getScheme() + "://" + base.getRawAuthority();
-    this.http =
-        HttpClient.newBuilder()
-            .version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(config.getConnectTimeout())
-            .followRedirects(HttpClient.Redirect.NEVER)
-            .build();
-    this.sleeper = sleeper;
+    String key = apiKey;
+    this.rest =
+        new RestTransport(
+            config,
+            new RestTransport.Credential() {
+              @Override
+              public String headerName() {
+                return "x-goog-api-key";
+              }
+
+              @Override
+              public String headerValue() {
+                return key;
+              }
+
+              @Override
+              public String secret() {
+                return key;
+              }
+            },
+            sleeper);
     this.closeable = closeable;
   }
 
@@ -550,20 +533,14 @@ public final class HttpGeminiBatchClient implements GeminiBatchClient {
   }
 
   private boolean delete(String call, String name) throws IOException {
-    HttpRequest delete = request(api(name)).DELETE().build();
-    return unlessNotFound(() -> retrying(call, () -> exchange(call, delete, (r, in) -> true)))
-        .isPresent();
+    return rest.delete(call, request(api(name)).DELETE().build());
   }
 
   /** Closes the connection pool (Java 21+) unless this client is shared. */
   @Override
   public void close() {
-    if (closeable && http instanceof AutoCloseable) {
-      try {
-        ((AutoCloseable) http).close();
-      } catch (Exception e) {
-        LOG.warn("Closing the HTTP client of {} failed", config, e);
-      }
+    if (closeable) {
+      rest.close();
     }
   }
 
@@ -578,132 +555,37 @@ public final class HttpGeminiBatchClient implements GeminiBatchClient {
     return URI.create(apiRoot + pathAndQuery);
   }
 
-  private HttpRequest.Builder request(URI uri) {
-    // The timeout bounds the wait for the reply's headers, not the reading of its body.
-    return HttpRequest.newBuilder(uri)
-        .timeout(config.getRequestTimeout())
-        .header("x-goog-api-key", apiKey);
+  private HttpRequest.Builder request(URI uri) throws IOException {
+    return rest.request(uri);
   }
 
-  /** Sends once; a non-2xx reply becomes a {@link GeminiApiException}. The body is unread. */
   private HttpResponse<InputStream> open(String call, HttpRequest request) throws IOException {
-    HttpResponse<InputStream> reply;
-    try {
-      reply = http.send(request, BodyHandlers.ofInputStream());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new InterruptedIOException(call + " interrupted");
-    }
-    if (reply.statusCode() / 100 == 2) {
-      return reply;
-    }
-    byte[] body;
-    try (InputStream in = reply.body()) {
-      body = in.readNBytes(ERROR_BODY_LIMIT);
-    }
-    Duration retryAfter = null;
-    Optional<String> header = reply.headers().firstValue("Retry-After");
-    if (header.isPresent() && header.get().trim().matches("\\d{1,9}")) {
-      retryAfter = Duration.ofSeconds(Long.parseLong(header.get().trim()));
-    }
-    throw ApiJson.error(call, reply.statusCode(), body, retryAfter, apiKey);
+    return rest.open(call, request);
   }
 
-  /**
-   * Sends once and reads the reply; the rest of the body is drained so the connection is reused.
-   */
-  private <T> T exchange(String call, HttpRequest request, ReplyReader<T> reader)
+  private <T> T exchange(String call, HttpRequest request, RestTransport.ReplyReader<T> reader)
       throws IOException {
-    HttpResponse<InputStream> reply = open(call, request);
-    try (InputStream body = reply.body()) {
-      T result = reader.read(reply, body);
-      body.transferTo(OutputStream.nullOutputStream());
-      return result;
-    }
+    return rest.exchange(call, request, reader);
   }
 
-  /** Runs an idempotent call, retrying 408, 429, 5xx and transport failures. */
-  private <T> T retrying(String call, Attempt<T> attempt) throws IOException {
-    for (int retry = 0; ; retry++) {
-      try {
-        return attempt.run();
-      } catch (IOException e) {
-        if (retry >= config.getMaxRetries() || !isRetryable(e)) {
-          throw named(call, e);
-        }
-        backoff(call, retry, e);
-      }
-    }
+  private <T> T retrying(String call, RestTransport.Attempt<T> attempt) throws IOException {
+    return rest.retrying(call, attempt);
   }
 
-  /**
-   * Full-jitter exponential backoff: a uniform pause up to {@code initialBackoff * 2^retry}, capped
-   * at {@code maxBackoff}; a {@code Retry-After} is a floor.
-   */
   private void backoff(String call, int retry, IOException cause) throws IOException {
-    Duration cap = config.getInitialBackoff().multipliedBy(1L << Math.min(retry, 30));
-    if (cap.compareTo(config.getMaxBackoff()) > 0) {
-      cap = config.getMaxBackoff();
-    }
-    Duration pause = Duration.ofNanos(ThreadLocalRandom.current().nextLong(cap.toNanos() + 1));
-    if (cause instanceof GeminiApiException) {
-      Duration floor = ((GeminiApiException) cause).getRetryAfter();
-      if (floor != null && floor.compareTo(pause) > 0) {
-        pause = floor;
-      }
-    }
-    LOG.info(
-        "{} (retry {} of {} in {} ms)",
-        named(call, cause).getMessage(),
-        retry + 1,
-        config.getMaxRetries(),
-        pause.toMillis());
-    try {
-      sleeper.sleep(pause);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new InterruptedIOException(call + " interrupted while backing off");
-    }
+    rest.backoff(call, retry, cause);
   }
 
-  /** Transport failures and 408/429/5xx; not malformed replies, protocol breaches or interrupts. */
   private static boolean isRetryable(IOException e) {
-    if (e instanceof GeminiApiException) {
-      return ((GeminiApiException) e).isRetryable();
-    }
-    return !(e instanceof JsonProcessingException)
-        && !(e instanceof ProtocolException)
-        && !Thread.currentThread().isInterrupted();
+    return RestTransport.isRetryable(e);
   }
 
-  /** Service errors and interrupts name their call already; other failures get its name, once. */
   private static IOException named(String call, IOException e) {
-    if (e instanceof GeminiApiException
-        || e instanceof InterruptedIOException
-        || e instanceof CallFailedException) {
-      return e;
-    }
-    return new CallFailedException(call, e);
+    return RestTransport.named(call, e);
   }
 
-  /** A transport or protocol failure, named after its call. */
-  private static final class CallFailedException extends IOException {
-    private static final long serialVersionUID = 1L;
-
-    CallFailedException(String call, IOException cause) {
-      super(call + " failed: " + cause, cause);
-    }
-  }
-
-  private static <T> Optional<T> unlessNotFound(Attempt<T> attempt) throws IOException {
-    try {
-      return Optional.of(attempt.run());
-    } catch (GeminiApiException e) {
-      if (e.isNotFound()) {
-        return Optional.empty();
-      }
-      throw e;
-    }
+  private static <T> Optional<T> unlessNotFound(RestTransport.Attempt<T> attempt) throws IOException {
+    return RestTransport.unlessNotFound(attempt);
   }
 
   private static String requiredHeader(HttpResponse<?> reply, String name)
