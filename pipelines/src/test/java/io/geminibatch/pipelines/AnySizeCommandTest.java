@@ -32,12 +32,17 @@ class AnySizeCommandTest {
 
   @TempDir Path tmp;
 
-  /** Every boundary on the way, and one, two bytes on either side of it. */
-  static List<Integer> sizes(int upTo) {
-    TreeSet<Integer> sizes = new TreeSet<>(List.of(1, 2, 3, 100));
+  /** Every boundary on the way below {@code upTo}, one and two bytes on either side of it, and {@code upTo}. */
+  static List<Integer> sizes(int from, int upTo) {
+    TreeSet<Integer> sizes = new TreeSet<>();
+    for (int s : new int[] {1, 2, 3, 100}) {
+      if (s >= from) {
+        sizes.add(s);
+      }
+    }
     for (int b : new int[] {256, 4096, 1 << 16, 1_000_000, 1 << 20, 2 << 20, 8 << 20}) {
       for (int d = -2; d <= 2; d++) {
-        if (b + d <= upTo) {
+        if (b + d >= from && b + d <= upTo) {
           sizes.add(b + d);
         }
       }
@@ -92,9 +97,8 @@ class AnySizeCommandTest {
   }
 
   @Test
-  void promptsOfEverySizeUpToTheRequestLimitInOneFileJob() throws IOException {
-    // The largest prompt leaves room for the request around it.
-    List<Integer> sizes = sizes(REQUEST_LIMIT - 200);
+  void promptsOfEverySizeBelowTheUploadChunkInOneFileJob() throws IOException {
+    List<Integer> sizes = sizes(1, (8 << 20) - 3);
     Path input = tmp.resolve("sizes.txt");
     Map<String, String> prompts = write(input, sizes);
     Path prefix = tmp.resolve("file");
@@ -104,9 +108,27 @@ class AnySizeCommandTest {
   }
 
   @Test
+  void promptsAcrossTheUploadChunkUpToTheRequestLimit() throws IOException {
+    // The largest prompt leaves room for the request around it. The input is over the size from
+    // which the command runs on Flink embedded in the JVM, whose sorters must take records of
+    // that size (Args.LOCAL_FLINK_CONF).
+    // A prompt's request is its JSON: quotes and backslashes take two bytes there.
+    int largest = REQUEST_LIMIT - 200;
+    String p = prompt(largest, 0);
+    largest -= p.length() - p.replace("\"", "").replace("\\", "").length() + 16;
+    List<Integer> sizes = sizes((8 << 20) - 2, largest);
+    Path input = tmp.resolve("large.txt");
+    Map<String, String> prompts = write(input, sizes);
+    Path prefix = tmp.resolve("large");
+    Cli run = GenerateCommandTest.generate(input, prefix);
+    assertEchoed(prompts, prefix);
+    assertTrue(run.err.contains("batch jobs submitted: "), run.err);
+  }
+
+  @Test
   void promptsAroundTheInlineThresholdEachInAJobOfItsOwn() throws IOException {
     // One request a job: those up to 1 MB go inline, larger ones as files.
-    List<Integer> sizes = sizes(2 << 20);
+    List<Integer> sizes = sizes(1, 2 << 20);
     Path input = tmp.resolve("each.txt");
     Map<String, String> prompts = write(input, sizes);
     Path prefix = tmp.resolve("each");
@@ -131,7 +153,7 @@ class AnySizeCommandTest {
 
   @Test
   void textsOfEverySizeAreEmbeddedInlineAndAsFiles() throws IOException {
-    List<Integer> sizes = sizes(2 << 20);
+    List<Integer> sizes = sizes(1, 2 << 20);
     Path input = tmp.resolve("texts.txt");
     Map<String, String> texts = write(input, sizes);
     for (String mode : List.of("1", "10000")) {

@@ -20,11 +20,12 @@ class StagingLocationsTest {
   @TempDir Path tmp;
 
   private GeminiBatchOptions options(String... more) throws UsageException {
-    String[] args = new String[more.length + 2];
-    args[0] = "--input=" + tmp.resolve("in.txt");
-    args[1] = "--output=" + tmp.resolve("out/answers");
-    System.arraycopy(more, 0, args, 2, more.length);
-    return Args.parse(args, GenerateOptions.class);
+    List<String> args = new java.util.ArrayList<>(List.of(more));
+    if (args.stream().noneMatch(a -> a.startsWith("--input="))) {
+      args.add("--input=" + tmp.resolve("in.txt"));
+    }
+    args.add("--output=" + tmp.resolve("out/answers"));
+    return Args.parse(args.toArray(new String[0]), GenerateOptions.class);
   }
 
   @Test
