@@ -180,6 +180,10 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, ResponseBatch<OutT>> {
     if (remote.isPresent() && remote.get().getState().isTerminal()) {
       terminal.put(job.jobName, remote.get());
     }
+    if (remote.isEmpty() || remote.get().getState().isTerminal()) {
+      // The job no longer holds the service's quota: the submit step may use its place.
+      SubmitPacer.jobFinished(settings, job.jobName);
+    }
     return remote;
   }
 

@@ -52,11 +52,28 @@ abstract class BatchConfig implements Serializable {
 
   abstract int maxRetries();
 
+  /** How long a shard may wait for the service's quota before its requests fail. */
+  abstract Duration maxQueueWait();
+
+  /** Jobs of this transform active at once, at most; 0 for no pacing. */
+  abstract int maxConcurrentJobs();
+
+  /** Estimated prompt tokens of this transform's active jobs, at most; 0 for no pacing. */
+  abstract long maxEnqueuedTokens();
+
   abstract java.time.Duration initialBackoff();
 
   abstract java.time.Duration maxBackoff();
 
   abstract @Nullable ErrorHandler<BadRecord, ?> badRecordErrorHandler();
+
+  /** The {@code webhookConfig} of every job created (empty URIs: none). */
+  abstract java.util.List<String> webhookUris();
+
+  abstract java.util.Map<String, String> webhookUserMetadata();
+
+  /** Submit and finish without waiting for the jobs (see GeminiBatchIO's withDetach). */
+  abstract boolean detached();
 
   abstract Builder toBuilder();
 
@@ -76,8 +93,14 @@ abstract class BatchConfig implements Serializable {
         .setKeepArtifacts(false)
         .setResultBlockBytes(32L << 20)
         .setMaxRetries(8)
+        .setMaxQueueWait(QueueSettings.DEFAULT_MAX_QUEUE_WAIT)
+        .setMaxConcurrentJobs(0)
+        .setMaxEnqueuedTokens(0)
         .setInitialBackoff(java.time.Duration.ofSeconds(1))
         .setMaxBackoff(java.time.Duration.ofSeconds(60))
+        .setWebhookUris(java.util.List.of())
+        .setWebhookUserMetadata(java.util.Map.of())
+        .setDetached(false)
         .build();
   }
 
@@ -89,6 +112,7 @@ abstract class BatchConfig implements Serializable {
         .maxRetries(maxRetries())
         .initialBackoff(initialBackoff())
         .maxBackoff(maxBackoff())
+        .webhookConfig(webhookUris(), webhookUserMetadata())
         .build();
   }
 
@@ -126,11 +150,23 @@ abstract class BatchConfig implements Serializable {
 
     abstract Builder setMaxRetries(int v);
 
+    abstract Builder setMaxQueueWait(Duration v);
+
+    abstract Builder setMaxConcurrentJobs(int v);
+
+    abstract Builder setMaxEnqueuedTokens(long v);
+
     abstract Builder setInitialBackoff(java.time.Duration v);
 
     abstract Builder setMaxBackoff(java.time.Duration v);
 
     abstract Builder setBadRecordErrorHandler(ErrorHandler<BadRecord, ?> v);
+
+    abstract Builder setWebhookUris(java.util.List<String> v);
+
+    abstract Builder setWebhookUserMetadata(java.util.Map<String, String> v);
+
+    abstract Builder setDetached(boolean v);
 
     abstract BatchConfig build();
   }

@@ -24,6 +24,8 @@ import org.joda.time.Duration;
  * responses and failures. Attempts are unrolled into rounds: what round N sends back (failed or
  * expired jobs' shards, requests with retryable errors) is what round N+1 submits, and the last
  * round turns whatever still fails into failures. The graph is as long as {@code maxAttempts}.
+ * Submitting waits for the service's quota through the runner ({@link SubmitFn} resumes later
+ * after a 429, up to {@code maxQueueWait}), as awaiting waits for the job ({@link AwaitJobFn}).
  */
 final class BatchCore<OutT> extends PTransform<PCollection<KV<Integer, Iterable<Pack>>>, PCollectionTuple> {
   static final TupleTag<GenerateFailure> FAILURES = new TupleTag<GenerateFailure>() {};
@@ -33,18 +35,22 @@ final class BatchCore<OutT> extends PTransform<PCollection<KV<Integer, Iterable<
   private final TupleTag<OutT> responses;
   private final Duration maxBufferingDuration;
   private final boolean bounded;
+  /** Submit only: the first round ends once its jobs are created and recorded. */
+  private final boolean detached;
 
   BatchCore(
       BatchSettings settings,
       KindSupport<OutT> kind,
       TupleTag<OutT> responses,
       Duration maxBufferingDuration,
-      boolean bounded) {
+      boolean bounded,
+      boolean detached) {
     this.settings = settings;
     this.kind = kind;
     this.responses = responses;
     this.maxBufferingDuration = maxBufferingDuration;
     this.bounded = bounded;
+    this.detached = detached;
   }
 
   /** Packs a bounded input (see {@link PackFn}) and groups the packs into shards ({@link ShardPacks}). */
@@ -95,12 +101,18 @@ final class BatchCore<OutT> extends PTransform<PCollection<KV<Integer, Iterable<
               ParDo.of(new SubmitFn<>(settings, kind, FAILURES))
                   .withOutputTags(SubmitFn.SUBMITTED, TupleTagList.of(FAILURES)));
       allFailures.add(submitted.get(FAILURES).setCoder(GenerateFailure.FailureCoder.of()));
-      PCollectionTuple awaited =
+      PCollection<SubmittedJob> kept =
           submitted
               .get(SubmitFn.SUBMITTED)
               .setCoder(SubmittedJob.SubmittedJobCoder.INSTANCE)
               // Makes the submitted jobs durable: a later failure never resubmits.
-              .apply("KeepSubmitted" + round, Reshuffle.viaRandomKey())
+              .apply("KeepSubmitted" + round, Reshuffle.viaRandomKey());
+      if (detached) {
+        // The ledger holds every job: a later run without detach waits for them and reads them.
+        break;
+      }
+      PCollectionTuple awaited =
+          kept
               .apply(
                   "AwaitAndRead" + round,
                   ParDo.of(new AwaitJobFn<>(settings, kind, batches))
@@ -130,8 +142,10 @@ final class BatchCore<OutT> extends PTransform<PCollection<KV<Integer, Iterable<
       requests = events.get(JobEvent.SplitFn.RETRY_REQUESTS).setCoder(KeyedRequest.KeyedRequestCoder.INSTANCE);
       retriedShards = events.get(JobEvent.SplitFn.RETRY_SHARDS).setCoder(ShardRef.ShardRefCoder.INSTANCE);
     }
+    // Empty when detached: the list starts from the pipeline so that Flatten has it.
     PCollection<OutT> outputs =
-        PCollectionList.of(allResponses)
+        PCollectionList.<ResponseBatch<OutT>>empty(firstRound.getPipeline())
+            .and(allResponses)
             .apply("AllResponses", Flatten.pCollections())
             .setCoder(batchCoder)
             .apply("Responses", ParDo.of(new ResponseBatch.ExplodeFn<OutT>()));

@@ -30,6 +30,8 @@ final class BatchSettings implements Serializable {
   final int maxAttempts;
   final boolean keepArtifacts;
   final long resultBlockBytes;
+  /** Waiting for quota and pacing the submissions; set once by {@code expand()}. */
+  QueueSettings queue = QueueSettings.DEFAULT;
   /**
    * Names this application of the transform (made when the pipeline is built): its spilled packs
    * go under their own directory, so two transforms sharing a staging location never delete each

@@ -3,6 +3,7 @@ package io.geminibatch.connector;
 import com.google.auto.value.AutoValue;
 import io.geminibatch.connector.client.ApiKeyProvider;
 import io.geminibatch.connector.client.GeminiClientConfig;
+import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
 import org.apache.beam.sdk.Pipeline;
@@ -62,7 +63,8 @@ import org.joda.time.Duration;
  * <p>Metrics, in the namespace {@code GeminiBatchIO}: requests, invalidRequests, shardsStaged,
  * bytesStaged, jobsSubmitted, jobsReattached, jobsSucceeded, jobsFailed, jobsExpired,
  * jobsCancelled, jobsResubmitted, requestsRetried, responses, failures, promptTokens,
- * candidatesTokens, polls; and the time per stage in milliseconds, summed over workers, each
+ * candidatesTokens, polls, quotaRefusals (creates refused 429 for quota), shardsWaiting (shards
+ * waiting now for quota or pacing), submitWaits (the submit step's resumes); and the time per stage in milliseconds, summed over workers, each
  * leaving out what its outputs cost downstream: stageMillis (writing shards to the staging
  * location), uploadMillis (uploading them, or building inline requests), serviceMillis (jobs'
  * create to end, by the service's clock), resultWaitMillis (finished jobs' results waiting to be
@@ -203,6 +205,42 @@ public final class GeminiBatchIO {
       return with(b -> b.setMaxJobWait(maxJobWait));
     }
 
+    /**
+     * How long a shard may wait for the service's quota. A create the service refuses for quota
+     * (429 RESOURCE_EXHAUSTED: too many active jobs or enqueued tokens for the project and model)
+     * creates nothing; the shard tries again later, after a delay that doubles from the retry
+     * backoff's first value up to its maximum (1 s to 60 s, see {@link #withRetryBackoff}; the poll
+     * interval if that is longer), through the runner (no worker waits). After
+     * this long its requests become failures with the service's message. Default 48 hours (as
+     * long as a job may live); at most 30 days.
+     */
+    public SelfT withMaxQueueWait(Duration maxQueueWait) {
+      checkDuration("withMaxQueueWait", "maxQueueWait", maxQueueWait, Duration.ZERO, Duration.standardDays(30));
+      return with(b -> b.setMaxQueueWait(maxQueueWait));
+    }
+
+    /**
+     * Paces submission: at most this many of this transform's jobs active (created, not yet seen
+     * finished) at once, so that the service is not asked for more than its concurrent-jobs quota.
+     * Counted per transform in each worker JVM. Default 0: no pacing (the service's refusals are
+     * waited out, see {@link #withMaxQueueWait}).
+     */
+    public SelfT withMaxConcurrentJobs(int maxConcurrentJobs) {
+      checkRange("withMaxConcurrentJobs", "maxConcurrentJobs", maxConcurrentJobs, 0, 1_000_000);
+      return with(b -> b.setMaxConcurrentJobs(maxConcurrentJobs));
+    }
+
+    /**
+     * Paces submission: at most about this many prompt tokens in this transform's active jobs, a
+     * shard's tokens estimated as a quarter of its JSONL bytes (an overestimate: JSON syntax counts
+     * too). Set it to the model's enqueued-tokens quota for your tier. A shard larger than this
+     * goes alone. Counted per transform in each worker JVM. Default 0: no pacing.
+     */
+    public SelfT withMaxEnqueuedTokens(long maxEnqueuedTokens) {
+      checkRange("withMaxEnqueuedTokens", "maxEnqueuedTokens", maxEnqueuedTokens, 0, Long.MAX_VALUE / 4);
+      return with(b -> b.setMaxEnqueuedTokens(maxEnqueuedTokens));
+    }
+
     /** For unbounded input: how long a partial shard may wait for more requests; default 10 min. */
     public SelfT withMaxBufferingDuration(Duration maxBufferingDuration) {
       checkDuration("withMaxBufferingDuration", "maxBufferingDuration", maxBufferingDuration, Duration.millis(1), Duration.standardDays(1));
@@ -252,6 +290,41 @@ public final class GeminiBatchIO {
     }
 
     /**
+     * Detached: the run stages, uploads and creates every job, records each in the staging
+     * location's job ledger, and finishes without waiting for them (a day, sometimes). The
+     * results then hold only what failed before a job was created (invalid requests, refused
+     * creates). A later run of the same pipeline with the same staging location and without
+     * detach creates no job the ledger holds: it waits for those jobs and reads their results.
+     * Pair it with {@link #withWebhookConfig} to be told when the jobs end. Default false.
+     */
+    public SelfT withDetach(boolean detach) {
+      return with(b -> b.setDetached(detach));
+    }
+
+    /**
+     * Sends a {@code webhookConfig} with every job this transform creates: when a job ends, the
+     * service POSTs a signed event ({@code batch.succeeded}, {@code batch.failed}, {@code
+     * batch.cancelled}, {@code batch.expired}) to each URI, instead of to the project's registered
+     * webhooks, with {@code userMetadata} echoed in it (e.g. a run id, to route the event).
+     * Receivers verify deliveries with {@link WebhookVerifier}.
+     */
+    public SelfT withWebhookConfig(List<String> uris, Map<String, String> userMetadata) {
+      if (uris == null || uris.isEmpty()) {
+        throw new IllegalArgumentException("withWebhookConfig: at least one webhook URI is required");
+      }
+      GeminiClientConfig checked;
+      try {
+        checked = GeminiClientConfig.builder().webhookConfig(uris, userMetadata).build();
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("withWebhookConfig: " + e.getMessage(), e);
+      }
+      return with(
+          b ->
+              b.setWebhookUris(checked.getWebhookUris())
+                  .setWebhookUserMetadata(checked.getWebhookUserMetadata()));
+    }
+
+    /**
      * Also sends every failure, as a {@link BadRecord}, to this handler (as Beam's own IOs do);
      * {@code getFailures()} still holds them all.
      */
@@ -297,11 +370,11 @@ public final class GeminiBatchIO {
         throw new IllegalArgumentException(
             "maxRequestBytes (" + c.maxRequestBytes() + ") must not exceed maxBytesPerJob (" + c.maxBytesPerJob() + ")");
       }
-      if (c.apiKey().get() == null) {
+      if (!c.apiKey().readWhereUsed() && c.apiKey().get() == null) {
         throw new IllegalArgumentException(
             "No Gemini API key: set GEMINI_API_KEY (or GOOGLE_API_KEY), or call withApiKey(...) or withApiKeyProvider(...)");
       }
-      return new BatchSettings(
+      BatchSettings settings = new BatchSettings(
           c.clientConfig(),
           kindName,
           c.model(),
@@ -315,6 +388,8 @@ public final class GeminiBatchIO {
           c.maxAttempts(),
           c.keepArtifacts(),
           c.resultBlockBytes());
+      settings.queue = new QueueSettings(c.maxQueueWait(), c.maxConcurrentJobs(), c.maxEnqueuedTokens());
+      return settings;
     }
 
     /**
@@ -343,7 +418,9 @@ public final class GeminiBatchIO {
                 .apply("Shard", new ShardRequests(settings, config().maxBufferingDuration()));
       }
       PCollectionTuple batched =
-          groups.apply("Batch", new BatchCore<>(settings, kind, responses, config().maxBufferingDuration(), bounded));
+          groups.apply(
+              "Batch",
+              new BatchCore<>(settings, kind, responses, config().maxBufferingDuration(), bounded, config().detached()));
       PCollection<GenerateFailure> failures =
           failureLists
               .and(batched.get(failuresTag))
@@ -375,7 +452,16 @@ public final class GeminiBatchIO {
           .add(DisplayData.item("pollInterval", c.pollInterval()).withLabel("Poll interval"))
           .addIfNotNull(DisplayData.item("maxJobWait", c.maxJobWait()).withLabel("Longest wait for a job"))
           .add(DisplayData.item("maxAttempts", c.maxAttempts()).withLabel("Attempts per request, max"))
-          .add(DisplayData.item("keepArtifacts", c.keepArtifacts()).withLabel("Keep jobs and files"));
+          .add(DisplayData.item("maxQueueWait", c.maxQueueWait()).withLabel("Longest wait for quota"))
+          .add(DisplayData.item("maxConcurrentJobs", c.maxConcurrentJobs()).withLabel("Active jobs, max (0: no pacing)"))
+          .add(DisplayData.item("maxEnqueuedTokens", c.maxEnqueuedTokens()).withLabel("Enqueued tokens, max (0: no pacing)"))
+          .add(DisplayData.item("keepArtifacts", c.keepArtifacts()).withLabel("Keep jobs and files"))
+          .add(DisplayData.item("detached", c.detached()).withLabel("Submit only, do not wait for the jobs"));
+      if (!c.webhookUris().isEmpty()) {
+        builder.add(
+            DisplayData.item("webhookUris", String.join(", ", c.webhookUris()))
+                .withLabel("Webhook URIs of every job"));
+      }
     }
   }
 

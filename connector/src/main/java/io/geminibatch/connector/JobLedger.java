@@ -52,6 +52,15 @@ final class JobLedger {
     Staging.writeText(base(shard) + ".intent", settings.displayName(shard) + "\n");
   }
 
+  /** Notes that the attempt waits for quota, and why (the command line's progress shows it). */
+  void recordWaiting(ShardRef shard, String why) throws IOException {
+    Staging.writeText(base(shard) + ".waiting", why.replace('\n', ' ') + "\n");
+  }
+
+  void clearWaiting(ShardRef shard) throws IOException {
+    Staging.delete(base(shard) + ".waiting");
+  }
+
   /** Removes the attempt's entries once its results are safely downstream. */
   void forget(ShardRef shard) throws IOException {
     Staging.delete(base(shard) + ".job", base(shard) + ".intent");

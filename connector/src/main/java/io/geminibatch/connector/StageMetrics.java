@@ -27,6 +27,12 @@ final class StageMetrics implements Serializable {
   final Counter promptTokens = Metrics.counter(NAMESPACE, "promptTokens");
   final Counter candidatesTokens = Metrics.counter(NAMESPACE, "candidatesTokens");
   final Counter polls = Metrics.counter(NAMESPACE, "polls");
+  /** Creates refused with 429 RESOURCE_EXHAUSTED (nothing was created). */
+  final Counter quotaRefusals = Metrics.counter(NAMESPACE, "quotaRefusals");
+  /** Shards waiting now for quota, pacing or a transient failure (up when one starts, down when done). */
+  final Counter shardsWaiting = Metrics.counter(NAMESPACE, "shardsWaiting");
+  /** Waits of the submit step, each a resume through the runner (never a sleeping thread). */
+  final Counter waits = Metrics.counter(NAMESPACE, "submitWaits");
   // Time per stage, summed over workers; a stage's time leaves out what its outputs cost
   // downstream (runners that fuse steps call the next step from inside output()).
   final Counter stageMillis = Metrics.counter(NAMESPACE, "stageMillis");

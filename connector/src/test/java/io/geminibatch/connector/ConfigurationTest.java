@@ -32,6 +32,10 @@ class ConfigurationTest {
     assertRejected(() -> g.withApiKey(" "), "apiKey");
     assertRejected(() -> g.withGenerationConfig("[1]"), "generationConfig", "[1]");
     assertRejected(() -> g.withStagingLocation(""), "stagingLocation");
+    assertRejected(() -> g.withMaxQueueWait(Duration.standardDays(31)), "maxQueueWait", "PT2678400S");
+    assertRejected(() -> g.withMaxQueueWait(null), "maxQueueWait", "null");
+    assertRejected(() -> g.withMaxConcurrentJobs(-1), "maxConcurrentJobs", "-1");
+    assertRejected(() -> g.withMaxEnqueuedTokens(-5), "maxEnqueuedTokens", "-5");
     GeminiBatchIO.Embed e = GeminiBatchIO.embed();
     assertRejected(() -> e.withOutputDimensionality(5000), "outputDimensionality", "5000");
     assertRejected(() -> e.withTaskType("retrieval"), "taskType", "retrieval");
@@ -61,6 +65,7 @@ class ConfigurationTest {
     assertTrue(all.contains("models/gemini-2.5-pro"), all);
     assertTrue(all.contains("/tmp/staging"), all);
     assertTrue(all.contains("redacted"), all);
+    assertTrue(all.contains("maxQueueWait=172800000"), "the 48 h default: " + all);
     assertFalse(g.config().toString().contains(key));
   }
 

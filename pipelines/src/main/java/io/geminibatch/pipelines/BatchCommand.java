@@ -29,6 +29,7 @@ import org.apache.beam.sdk.metrics.MetricNameFilter;
 import org.apache.beam.sdk.metrics.MetricResult;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.metrics.MetricsFilter;
+import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.Flatten;
 import org.apache.beam.sdk.transforms.PTransform;
@@ -98,33 +99,89 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
 
     <T extends GeminiBatchIO.BatchTransform<?, ?, T>> T configure(T transform) {
       T t = options.getModel() == null ? transform : transform.withModel(options.getModel());
-      return t.withBaseUrl(service.baseUrl())
+      if (options.getWebhookUri() != null && !options.getWebhookUri().isEmpty()) {
+        // The events say which run the job belongs to: listen --stagingLocation finds its ledger.
+        t = t.withWebhookConfig(options.getWebhookUri(), Map.of("stagingLocation", staging));
+      }
+      return t.withDetach(options.getDetach())
+          .withBaseUrl(service.baseUrl())
           .withApiKeyProvider(service.apiKey())
           .withStagingLocation(staging)
           .withMaxRequestsPerJob(options.getMaxRequestsPerJob())
           .withMaxAttempts(options.getMaxAttempts())
           .withKeepArtifacts(options.getKeepArtifacts())
-          .withPollInterval(pollInterval);
+          .withPollInterval(pollInterval)
+          .withMaxQueueWait(QueueWatch.parseDuration("--maxQueueWait", options.getMaxQueueWait()))
+          .withMaxConcurrentJobs(options.getMaxConcurrentJobs())
+          .withMaxEnqueuedTokens(options.getMaxEnqueuedTokens());
     }
   }
 
   /** The command line as the user would type it again (the API key left out), or null. */
   private List<String> commandLine;
 
+  /** The staging location of the last run (what a detached run reports). */
+  private StagingLocations.Location detachedStaging;
+
+  /** The arguments of the command that collects a detached run (no key, no --detach). */
+  private List<String> collectArgs;
+
+  /** After a detached run: the jobs it left running and the command that collects them. */
+  private void detached(PipelineResult run, GeminiBatchOptions options, Service service, PrintStream err)
+      throws IOException {
+    int[] creating = new int[1];
+    List<String> jobs = StagingLocations.recordedJobs(detachedStaging, creating);
+    Map<String, Long> connector = counters(run, CONNECTOR_NAMESPACE);
+    err.println(
+        "gemini-batch: detached: " + jobs.size() + " batch jobs exist (" + connector.getOrDefault("jobsSubmitted", 0L)
+            + " created now), recorded in " + detachedStaging);
+    for (int i = 0; i < jobs.size() && i < 20; i++) {
+      err.println("gemini-batch:   " + jobs.get(i));
+    }
+    if (jobs.size() > 20) {
+      err.println("gemini-batch:   ... and " + (jobs.size() - 20) + " more");
+    }
+    List<String> collect = new ArrayList<>();
+    for (String a : commandLine) {
+      if (!a.equals("--detach") && !a.startsWith("--detach=")) {
+        collect.add(a);
+      }
+    }
+    DetachedRuns.record(detachedStaging, collectArgs);
+    err.println("gemini-batch: to collect the results (waits for the jobs, creates none), run:");
+    err.println("  " + String.join(" ", collect));
+    err.println("gemini-batch: progress: " + Help.JAR + " jobs list" + (service.isEmulator() ? "" : " --baseUrl=" + service.baseUrl()));
+  }
+
   /** Runs the command; returns the exit status. */
   int run(String[] args, PrintStream err, Map<String, String> env) throws UsageException, IOException {
     long startNanos = System.nanoTime();
     OptionsT options = Args.parse(args, optionsClass);
     FileSystems.setDefaultPipelineOptions(options);
-    Args.defaultRunner(args, options, inputBytes(options.getInput()), env);
+    Args.defaultRunner(args, options, inputBytes(options.getInput(), options), env);
+    CloudStorageChecks.checkWritable("--output", options.getOutput());
+    CloudStorageChecks.checkWritable("--stagingLocation", options.getStagingLocation());
     InputLines.Format.parse(options.getInputFormat());
     commandLine = new ArrayList<>(List.of(Help.JAR, name));
+    collectArgs = new ArrayList<>(List.of(name));
     for (String a : args) {
       commandLine.add(a.startsWith("--apiKey=") ? "--apiKey=YOUR_KEY" : a);
+      if (!a.startsWith("--apiKey=") && !a.equals("--detach") && !a.startsWith("--detach=")) {
+        collectArgs.add(a);
+      }
     }
     try (Service service = Service.forBatch(options, env, err)) {
+      if (options.getDetach() && service.isEmulator()) {
+        throw new UsageException(
+            "--detach: the built-in emulator's jobs end with this process; give an API key (or --baseUrl"
+                + " of a standalone emulator and any --apiKey) to detach");
+      }
       PipelineResult run = runPipeline(options, service, null, err);
-      summarize(run, options, service, startNanos, err);
+      if (options.getDetach()) {
+        detached(run, options, service, err);
+      } else {
+        summarize(run, options, service, startNanos, err);
+      }
       return 0;
     }
   }
@@ -162,19 +219,28 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
             input
                 .get(read.requests)
                 .apply(name, transform(options, new Shared(options, service, staging.path, poll)));
-        write(outputs(result), "responses", outputLine(), options.getOutput(), null);
-        write(failures(result), "failures", JsonLines::failure, options.getOutput(), input.get(InputLines.INVALID));
+        if (!options.getDetach()) {
+          // Detached, nothing is written: the run that collects writes every result and failure.
+          write(outputs(result), "responses", outputLine(), options.getOutput(), null);
+          write(failures(result), "failures", JsonLines::failure, options.getOutput(), input.get(InputLines.INVALID));
+        }
       } catch (IllegalArgumentException e) {
         // The connector's settings name the bad value and the valid range.
         throw new UsageException(e.getMessage());
       }
-      removeEarlierOutputs(options.getOutput(), err);
-      PipelineResult run = execute(pipeline, service, java.time.Duration.ofSeconds(Math.min(pollSeconds, 30)), err);
+      if (!options.getDetach()) {
+        removeEarlierOutputs(options.getOutput(), err);
+      }
+      detachedStaging = staging;
+      PipelineResult run =
+          execute(pipeline, service, staging.path, java.time.Duration.ofSeconds(Math.min(pollSeconds, 30)), err);
       complete = true;
       return run;
     } finally {
       try {
-        if (complete || staging.temporary) {
+        if (complete && options.getDetach()) {
+          // The ledger holds the jobs: it stays for the run that collects them.
+        } else if (complete || staging.temporary) {
           int left = StagingLocations.deleteIfDone(staging, options.getKeepArtifacts());
           if (left > 0) {
             err.println("gemini-batch: " + staging + " still records " + left + " batch jobs of an earlier run"
@@ -222,9 +288,10 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
 
   /** Runs the pipeline to its end, with the jobs' progress on {@code err}. */
   private static PipelineResult execute(
-      Pipeline pipeline, Service service, java.time.Duration progressInterval, PrintStream err) throws IOException {
+      Pipeline pipeline, Service service, String staging, java.time.Duration progressInterval, PrintStream err)
+      throws IOException {
     try (GeminiBatchClient client = service.client();
-        JobWatcher watcher = JobWatcher.start(client, err, progressInterval)) {
+        JobWatcher watcher = JobWatcher.start(client, err, progressInterval, new QueueWatch(staging))) {
       PipelineResult run = pipeline.run();
       PipelineResult.State state = run.waitUntilFinish();
       if (state != PipelineResult.State.DONE) {
@@ -237,10 +304,12 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
   }
 
   /** The input's size in bytes; a usage error when no file matches it. */
-  private static long inputBytes(String input) throws UsageException, IOException {
+  private static long inputBytes(String input, PipelineOptions options) throws UsageException, IOException {
     MatchResult match = FileSystems.match(input, EmptyMatchTreatment.ALLOW);
     if (match.status() != MatchResult.Status.OK || match.metadata().isEmpty()) {
-      throw new UsageException("--input: no file matches " + input);
+      throw new UsageException(
+          "--input: "
+              + (input.startsWith("gs://") ? CloudStorageChecks.whyNoMatch(input, options) : "no file matches " + input));
     }
     long bytes = 0;
     for (MatchResult.Metadata file : match.metadata()) {

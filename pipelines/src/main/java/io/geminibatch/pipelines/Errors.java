@@ -1,5 +1,6 @@
 package io.geminibatch.pipelines;
 
+import io.geminibatch.connector.client.ApiKeyUnavailableException;
 import io.geminibatch.connector.client.GeminiApiException;
 import java.io.IOException;
 import java.net.ConnectException;
@@ -26,10 +27,17 @@ final class Errors {
 
   /** What went wrong, from the most telling exception in {@code e}'s causes. */
   static String describe(Throwable e) {
+    String storage = CloudStorageChecks.describeIfStorage(e);
+    if (storage != null) {
+      return storage;
+    }
     Throwable root = e;
     for (Throwable t = e; t != null; t = t.getCause()) {
       if (t instanceof GeminiApiException) {
         return describeApi((GeminiApiException) t);
+      }
+      if (t instanceof ApiKeyUnavailableException) {
+        return t.getMessage();
       }
       if (t instanceof ConnectException) {
         return "cannot connect to the service: connection refused";

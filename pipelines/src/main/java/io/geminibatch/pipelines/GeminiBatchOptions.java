@@ -67,9 +67,46 @@ public interface GeminiBatchOptions extends ServiceOptions {
 
   void setMaxAttempts(Integer maxAttempts);
 
+  @Description("How long a job may wait for the service's quota (a create refused 429 RESOURCE_EXHAUSTED is"
+      + " tried again later) before its requests become failures: 48h, 90m, 30s or ISO-8601 (PT48H).")
+  @Default.String("48h")
+  String getMaxQueueWait();
+
+  void setMaxQueueWait(String maxQueueWait);
+
+  @Description("Jobs of this run active at once, at most (your tier's concurrent batch jobs); 0: no pacing,"
+      + " the service's refusals are waited out.")
+  @Default.Integer(0)
+  Integer getMaxConcurrentJobs();
+
+  void setMaxConcurrentJobs(Integer maxConcurrentJobs);
+
+  @Description("Prompt tokens in this run's active jobs, at most, estimated as a job's bytes / 4 (your tier's"
+      + " enqueued-tokens limit for the model); 0: no pacing.")
+  @Default.Long(0)
+  Long getMaxEnqueuedTokens();
+
+  void setMaxEnqueuedTokens(Long maxEnqueuedTokens);
+
   @Description("Keep the batch jobs, uploaded files and staged shards instead of deleting them.")
   @Default.Boolean(false)
   Boolean getKeepArtifacts();
 
   void setKeepArtifacts(Boolean keepArtifacts);
+
+  @Description(
+      "Create every batch job, record it in the staging location and exit without waiting; the same"
+          + " command without --detach then waits for those jobs and writes the results, creating none."
+          + " Needs a service that outlives this process (an API key, or --baseUrl of a standalone emulator).")
+  @Default.Boolean(false)
+  Boolean getDetach();
+
+  void setDetach(Boolean detach);
+
+  @Description(
+      "A URL the service POSTs a signed event to when each batch job of this run ends (the jobs'"
+          + " webhookConfig, used instead of the project's webhooks); repeat it for several.")
+  java.util.List<String> getWebhookUri();
+
+  void setWebhookUri(java.util.List<String> webhookUri);
 }

@@ -24,11 +24,14 @@ final class Help {
     out.println("  " + JAR + " generate --input=PATH --output=PREFIX [options] [Beam options]");
     out.println("  " + JAR + " embed    --input=PATH --output=PREFIX [options] [Beam options]");
     out.println("  " + JAR + " jobs     list | get NAME | cancel NAME | delete NAME [--apiKey=KEY] [--baseUrl=URL]");
+    out.println("  " + JAR + " webhooks create --uri=URL [--events=E1,E2] [--name=N] | list | get ID | delete ID | ping ID | rotate-secret ID");
+    out.println("  " + JAR + " listen   --port=N --secret=whsec_... [--events=FILE]");
     out.println("  " + JAR + " benchmark [--prompts=N] [--promptBytes=B] [--runner=...] [--work=DIR]");
     out.println();
     out.println("The API key comes from GEMINI_API_KEY, GOOGLE_API_KEY or --apiKey. Without one, generate");
     out.println("and embed run on a built-in emulator (echoed answers, nothing billed), so the same command");
-    out.println("works before and after you have a key.");
+    out.println("works before and after you have a key. On a cluster, --apiKeySecret (Secret Manager) or");
+    out.println("--apiKeyFile (any path, gs:// included) has the workers read the key themselves.");
     out.println();
     out.println("Run a command with --help for its options; --help=NAME prints a Beam options interface,");
     out.println("e.g. " + JAR + " generate --help=FlinkPipelineOptions");
@@ -55,6 +58,25 @@ final class Help {
         out.println("download, parse), then runs generate and embed on the same prompts against an emulator that");
         out.println("completes jobs at once, checks every prompt came back, and prints one line per figure.");
         out.println("Options of generate and embed (--maxRequestsPerJob, ...) and Beam options are passed on.");
+        break;
+      case "webhooks":
+        out.println("Usage: " + JAR + " webhooks create --uri=URL [--events=E1,E2] [--name=N] | list | get ID | delete ID");
+        out.println("       | ping ID | rotate-secret ID [--revokeNow]   [--apiKey=KEY] [--baseUrl=URL]");
+        out.println();
+        out.println("The project's registered webhooks: the service POSTs a signed event to each enabled webhook");
+        out.println("subscribed to it (batch.succeeded, batch.failed, batch.cancelled, batch.expired) when a batch");
+        out.println("ends. create prints the signing secret once; rotate-secret prints a new one (the old one stays");
+        out.println("valid for 24 hours unless --revokeNow). Needs an API key; a standalone emulator takes any.");
+        out.println("Exit status: 0 done, 1 the service said no or cannot be reached, 2 bad command line.");
+        break;
+      case "listen":
+        out.println("Usage: " + JAR + " listen --port=N --secret=whsec_... [--secret=...] [--events=FILE] [--host=ADDR]");
+        out.println();
+        out.println("A webhook receiver: prints 'listening on http://HOST:PORT', then answers every POST whose");
+        out.println("Standard Webhooks signature matches a secret and whose timestamp is at most 5 minutes old and");
+        out.println("not in the future with 204, appending the event (with its webhook_id) as one JSON line to FILE");
+        out.println("(default: standard output), once per webhook-id; anything else gets 4xx and is not written.");
+        out.println("Runs until stopped. Put it behind HTTPS (a proxy, a tunnel) to receive the real service's events.");
         break;
       default:
         out.println("Usage: " + JAR + " jobs list | get NAME | cancel NAME | delete NAME [options]");

@@ -15,6 +15,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.function.Supplier;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -57,8 +58,13 @@ final class JobWatcher implements AutoCloseable {
   private long lastSummaryNanos = System.nanoTime();
   private int statusWidth;
   private boolean warned;
+  /** More to report beside the jobs (e.g. shards waiting for quota): a line when it changes. */
+  private final Supplier<String> extra;
+  private String lastExtra;
 
-  private JobWatcher(GeminiBatchClient client, PrintStream err, boolean terminal, Duration summaryEvery) {
+  private JobWatcher(
+      GeminiBatchClient client, PrintStream err, boolean terminal, Duration summaryEvery, Supplier<String> extra) {
+    this.extra = extra;
     this.client = client;
     this.err = err;
     this.terminal = terminal;
@@ -79,13 +85,28 @@ final class JobWatcher implements AutoCloseable {
 
   /** Notes the jobs finished so far, then polls every {@code interval}. */
   static JobWatcher start(GeminiBatchClient client, PrintStream err, Duration interval) {
-    return start(client, err, interval, isTerminal(err), Duration.ofSeconds(SUMMARY_SECONDS));
+    return start(client, err, interval, () -> null);
+  }
+
+  /** The same, also printing {@code extra}'s line (when not null) each time it changes. */
+  static JobWatcher start(GeminiBatchClient client, PrintStream err, Duration interval, Supplier<String> extra) {
+    return start(client, err, interval, isTerminal(err), Duration.ofSeconds(SUMMARY_SECONDS), extra);
   }
 
   /** The same, on a terminal or not, with a summary line every {@code summaryEvery} when not. */
   static JobWatcher start(
       GeminiBatchClient client, PrintStream err, Duration interval, boolean terminal, Duration summaryEvery) {
-    JobWatcher w = new JobWatcher(client, err, terminal, summaryEvery);
+    return start(client, err, interval, terminal, summaryEvery, () -> null);
+  }
+
+  static JobWatcher start(
+      GeminiBatchClient client,
+      PrintStream err,
+      Duration interval,
+      boolean terminal,
+      Duration summaryEvery,
+      Supplier<String> extra) {
+    JobWatcher w = new JobWatcher(client, err, terminal, summaryEvery, extra);
     List<BatchJob> before = w.listOrWarn();
     for (BatchJob job : before == null ? List.<BatchJob>of() : before) {
       if (job.getState().isTerminal()) {
@@ -125,6 +146,11 @@ final class JobWatcher implements AutoCloseable {
   }
 
   synchronized void poll() {
+    String more = extra.get();
+    if (more != null && !more.equals(lastExtra)) {
+      line(more);
+    }
+    lastExtra = more;
     List<BatchJob> jobs = listOrWarn();
     if (jobs == null) {
       return;

@@ -8,7 +8,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The command line: {@code generate}, {@code embed}, {@code jobs} and {@code benchmark}. See {@link Help} or run
+ * The command line: {@code generate}, {@code embed}, {@code jobs}, {@code webhooks}, {@code listen}
+ * and {@code benchmark}. See {@link Help} or run
  * with {@code --help}.
  */
 public final class Main {
@@ -49,10 +50,21 @@ public final class Main {
           return batch(new EmbedCommand(), rest, out, err, env);
         case "jobs":
           return jobs(rest, out, env);
+        case "webhooks":
+          if (Args.wantsHelp(rest)) {
+            return help("webhooks", WebhooksOptions.class, rest, out);
+          }
+          return WebhooksCommand.run(words(rest, false), words(rest, true).toArray(new String[0]), out, env);
+        case "listen":
+          if (Args.wantsHelp(rest)) {
+            return help("listen", ListenOptions.class, rest, out);
+          }
+          return ListenCommand.run(rest, out, err, env, new java.util.concurrent.CountDownLatch(1));
         case "benchmark":
           return Args.wantsHelp(rest) ? help("benchmark", BenchmarkOptions.class, rest, out) : BenchmarkCommand.run(rest, out, err);
         default:
-          throw new UsageException("unknown command '" + command + "': use generate, embed, jobs or benchmark (--help)");
+          throw new UsageException(
+              "unknown command '" + command + "': use generate, embed, jobs, webhooks, listen or benchmark (--help)");
       }
     } catch (UsageException e) {
       err.println("gemini-batch: " + e.getMessage());
@@ -83,6 +95,17 @@ public final class Main {
       (a.startsWith("--") ? flags : words).add(a);
     }
     return JobsCommand.run(words, flags.toArray(new String[0]), out, env);
+  }
+
+  /** The flags ({@code --...}) of {@code args}, or the other words. */
+  private static List<String> words(String[] args, boolean flags) {
+    List<String> out = new ArrayList<>();
+    for (String a : args) {
+      if (a.startsWith("--") == flags) {
+        out.add(a);
+      }
+    }
+    return out;
   }
 
   private static int help(

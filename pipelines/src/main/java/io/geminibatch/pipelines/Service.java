@@ -4,6 +4,7 @@ import io.geminibatch.connector.client.ApiKeyProvider;
 import io.geminibatch.connector.client.GeminiBatchClient;
 import io.geminibatch.connector.client.GeminiClientConfig;
 import io.geminibatch.connector.client.HttpGeminiBatchClient;
+import io.geminibatch.connector.client.SecretManagerApiKeyProvider;
 import io.geminibatch.testing.GeminiEmulator;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -66,17 +67,39 @@ final class Service implements AutoCloseable {
 
   private static UsageException noKey(String what) {
     return new UsageException(
-        what + " needs an API key: set GEMINI_API_KEY (or GOOGLE_API_KEY) or pass --apiKey=KEY"
-            + " (a standalone emulator, given with --baseUrl, accepts any key)");
+        what + " needs an API key: set GEMINI_API_KEY (or GOOGLE_API_KEY) or pass --apiKey=KEY,"
+            + " --apiKeySecret=projects/P/secrets/S/versions/V or --apiKeyFile=PATH (a standalone emulator, given with --baseUrl, accepts any key)");
   }
 
   /**
-   * {@code --apiKey}, else the environment. A key from the environment stays there: the pipeline
-   * carries a provider that reads the workers' environment, not the key.
+   * {@code --apiKey}, {@code --apiKeySecret} or {@code --apiKeyFile} (at most one), else the
+   * environment. A key from the environment, Secret Manager or a file stays there: the pipeline
+   * carries a provider that reads it where it is used, not the key.
    */
-  private static ApiKeyProvider apiKey(ServiceOptions options, Map<String, String> env) {
+  private static ApiKeyProvider apiKey(ServiceOptions options, Map<String, String> env) throws UsageException {
     String key = options.getApiKey();
     options.setApiKey(null);
+    String secret = options.getApiKeySecret();
+    String file = options.getApiKeyFile();
+    int given = (isSet(key) ? 1 : 0) + (isSet(secret) ? 1 : 0) + (isSet(file) ? 1 : 0);
+    if (given > 1) {
+      throw new UsageException("give the API key one way only: --apiKey, --apiKeySecret or --apiKeyFile");
+    }
+    if (isSet(options.getSecretManagerEndpoint()) && !isSet(secret)) {
+      throw new UsageException("--secretManagerEndpoint is for --apiKeySecret, which is not given");
+    }
+    try {
+      if (isSet(secret)) {
+        SecretManagerApiKeyProvider provider = ApiKeyProvider.fromSecretManager(secret.trim());
+        String endpoint = options.getSecretManagerEndpoint();
+        return isSet(endpoint) ? provider.withEndpoint(endpoint) : provider;
+      }
+      if (isSet(file)) {
+        return ApiKeyProvider.fromFile(file.trim());
+      }
+    } catch (IllegalArgumentException e) {
+      throw new UsageException("--" + (isSet(secret) ? "apiKeySecret" : "apiKeyFile") + ": " + e.getMessage());
+    }
     if (key != null && !key.isBlank()) {
       return ApiKeyProvider.of(key);
     }
@@ -87,7 +110,7 @@ final class Service implements AutoCloseable {
   }
 
   private static boolean isSet(String value) {
-    return value != null && !value.isEmpty();
+    return value != null && !value.isBlank();
   }
 
   private static String baseUrl(ServiceOptions options) throws UsageException {

@@ -175,6 +175,33 @@ class GenerateCommandTest {
   }
 
   @Test
+  void jobsRefusedForQuotaWaitAndTheProgressSaysWhy() throws IOException {
+    String key = "sk-test-quota19";
+    try (GeminiEmulator service =
+        GeminiEmulator.builder()
+            .apiKey(key)
+            .jobLatency(Duration.ofMillis(1500))
+            .quota(io.geminibatch.testing.Quota.builder().maxActiveJobs(1).build())
+            .start()) {
+      Path prefix = tmp.resolve("quota");
+      Cli run =
+          generate(Cli.EXAMPLES.resolve("prompts.txt"), prefix, "--apiKey=" + key, "--baseUrl=" + service.baseUrl(),
+              "--pollInterval=1", "--maxRequestsPerJob=10", "--maxQueueWait=1h");
+      assertEchoes(expectedAnswers(Cli.EXAMPLES.resolve("prompts.txt")), prefix);
+      assertEquals(1, service.stats().peakActiveJobs());
+      assertTrue(service.stats().quotaRefusalCount() > 0);
+      assertTrue(run.errLines().stream().anyMatch(l -> l.matches(
+          "gemini-batch: \\[ *[0-9.]+s\\] [12] jobs? waiting to be submitted: 1 refused by the service: HTTP 429"
+              + " RESOURCE_EXHAUSTED: You exceeded your current quota.*")), run.err);
+      assertTrue(run.err.contains("no job waiting to be submitted"), run.err);
+    }
+    Cli bad = Cli.run(Cli.NO_KEY, "generate", "--input=" + Cli.EXAMPLES.resolve("prompts.txt"), "--output=" + tmp.resolve("b"),
+        "--maxQueueWait=soon");
+    assertEquals(2, bad.status, bad.toString());
+    assertTrue(bad.err.contains("--maxQueueWait: expected a duration such as 48h"), bad.err);
+  }
+
+  @Test
   void anInputThatMatchesNothingIsABadCommandLine() {
     Cli run = Cli.run(Cli.NO_KEY, "generate", "--input=" + tmp.resolve("nothing-*.txt"), "--output=" + tmp.resolve("o"));
     assertEquals(2, run.status, run.toString());

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
+import io.geminibatch.testing.webhooks.WebhookService;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -112,13 +113,49 @@ final class ApiHandler implements HttpHandler {
   public void handle(HttpExchange ex) throws IOException {
     String method = ex.getRequestMethod();
     String path = ex.getRequestURI().getPath();
-    Map<String, String> query = query(ex.getRequestURI().getRawQuery());
+    envelope(
+        ex,
+        () -> {
+          if (path.startsWith("/_emulator/")) {
+            emulatorEndpoint(ex, method, path);
+          } else {
+            api(ex, method, path, query(ex.getRequestURI().getRawQuery()));
+          }
+        });
+  }
+
+  /**
+   * Serves a call routed to another emulated API's handler (webhooks, ...) with the same checks
+   * as the Gemini API's own calls: count it, the API key (403/400), injected 429/503, then the
+   * call; an {@link ApiError} it throws is answered in Google's error shape. The endpoint {@code
+   * unknown} is counted and run without a key (it answers 404).
+   */
+  void serve(HttpExchange ex, String endpoint, WebhookService.Call call) throws IOException {
+    envelope(
+        ex,
+        () -> {
+          stats.call(endpoint);
+          if (endpoint.equals("unknown")) {
+            call.run(null);
+            return;
+          }
+          String owner = authenticate(ex, query(ex.getRequestURI().getRawQuery()));
+          injectTransientError();
+          call.run(owner);
+        });
+  }
+
+  @FunctionalInterface
+  private interface Exchange {
+    void run() throws IOException;
+  }
+
+  /** Runs one exchange: errors in Google's shape, dropped connections, the log, the close. */
+  private void envelope(HttpExchange ex, Exchange body) throws IOException {
+    String method = ex.getRequestMethod();
+    String path = ex.getRequestURI().getPath();
     try {
-      if (path.startsWith("/_emulator/")) {
-        emulatorEndpoint(ex, method, path);
-      } else {
-        api(ex, method, path, query);
-      }
+      body.run();
     } catch (AbortConnection e) {
       log(method, path, "connection dropped (" + e.getMessage() + ")");
       throw e; // the JDK server closes the connection of a handler that throws
@@ -327,6 +364,16 @@ final class ApiHandler implements HttpHandler {
       inline = inlineRequests(requests);
     }
     Faults f = emulator.faults();
+    if (dice.roll(FaultDice.Stream.SPURIOUS_QUOTA_REFUSAL, f.spuriousQuotaRefusalRate())) {
+      stats.fault("spuriousQuotaRefusal");
+      stats.quotaRefused("spurious");
+      throw ApiError.quotaRefusedSpuriously();
+    }
+    Quota quota = emulator.quota();
+    long tokens = 0;
+    if (quota.limitsTokens()) {
+      tokens = file != null ? EnqueuedTokens.ofFile(kind, file) : EnqueuedTokens.ofInline(kind, inline);
+    }
     // Every stream is drawn on every create, so that one fault's rate does not shift another's.
     boolean stuck = dice.roll(FaultDice.Stream.STUCK_JOB, f.stuckJobRate());
     boolean fail = dice.roll(FaultDice.Stream.JOB_FAILURE, f.jobFailureRate());
@@ -353,14 +400,62 @@ final class ApiHandler implements HttpHandler {
             f.reorderInline(),
             dice.nextSeed(FaultDice.Stream.REORDER_INLINE),
             f.omitInlineMetadata());
+    JsonNode webhookConfig = Json.field(batch, "webhookConfig");
+    List<String> webhookUris = webhookUris(webhookConfig);
+    JsonNode userMetadata = Json.field(webhookConfig, "userMetadata");
+    if (userMetadata != null && !userMetadata.isObject()) {
+      throw ApiError.invalidArgument(
+          "Invalid value at 'batch.webhook_config.user_metadata': expected an object"
+              + " (google.protobuf.Struct).");
+    }
     Job job =
         jobs.create(
-            owner, kind, "models/" + modelId, displayName, priority, file, inline, plan);
+            owner, kind, "models/" + modelId, displayName, priority, file, inline, plan, quota, tokens,
+            webhookUris, userMetadata == null ? null : Json.MAPPER.writeValueAsString(userMetadata));
     if (dice.roll(FaultDice.Stream.LOST_CREATE_REPLY, f.lostCreateReplyRate())) {
       stats.fault("lostCreateReply");
       throw new AbortConnection("lost create reply of " + job.name());
     }
     sendOperation(ex, job);
+  }
+
+  /** The URIs of a batch's {@code webhookConfig} (each an absolute http(s) URL). */
+  private static List<String> webhookUris(JsonNode config) {
+    if (config == null) {
+      return List.of();
+    }
+    String at = "batch.webhook_config";
+    if (!config.isObject()) {
+      throw ApiError.invalidArgument("Invalid value at '" + at + "': expected an object.");
+    }
+    checkFields(config, at, Set.of("uris", "userMetadata"));
+    JsonNode uris = Json.field(config, "uris");
+    if (uris == null) {
+      return List.of();
+    }
+    if (!uris.isArray()) {
+      throw ApiError.invalidArgument("Invalid value at '" + at + ".uris': expected a list.");
+    }
+    List<String> out = new ArrayList<>();
+    for (int i = 0; i < uris.size(); i++) {
+      JsonNode u = uris.get(i);
+      String s = u.isTextual() ? u.asText() : "";
+      boolean ok;
+      try {
+        java.net.URI parsed = new java.net.URI(s);
+        String scheme = parsed.getScheme() == null ? "" : parsed.getScheme().toLowerCase(Locale.ROOT);
+        ok = (scheme.equals("http") || scheme.equals("https")) && parsed.getHost() != null;
+      } catch (java.net.URISyntaxException e) {
+        ok = false;
+      }
+      if (!ok) {
+        throw ApiError.invalidArgument(
+            "Invalid value at '" + at + ".uris[" + i + "]' (" + u + "): expected an absolute"
+                + " https:// (or, on the emulator, http://) URL.");
+      }
+      out.add(s);
+    }
+    return List.copyOf(out);
   }
 
   private static List<Job.InlineRequest> inlineRequests(JsonNode requests) throws IOException {
@@ -716,6 +811,12 @@ final class ApiHandler implements HttpHandler {
         emulator.setFaults(mergeFaults(emulator.faults(), readJson(ex)));
         sendRaw(ex, 200, faultsJson(emulator.faults()));
         return;
+      case "GET /_emulator/webhooks":
+        sendRaw(
+            ex,
+            200,
+            "{\"dynamicSigningSecret\": \"" + emulator.webhookSigningSecret() + "\"}\n");
+        return;
       case "POST /_emulator/job-latency":
         JsonNode body = readJson(ex);
         JsonNode v = body.get("jobLatency");
@@ -731,7 +832,7 @@ final class ApiHandler implements HttpHandler {
         throw ApiError.notFound(
             "Unknown emulator endpoint " + method + " " + path
                 + " (GET /_emulator/stats, POST /_emulator/reset-stats, GET|POST /_emulator/faults,"
-                + " POST /_emulator/job-latency).");
+                + " POST /_emulator/job-latency, GET /_emulator/webhooks).");
     }
   }
 
@@ -745,8 +846,11 @@ final class ApiHandler implements HttpHandler {
     n.put("dropDownloadRate", f.dropDownloadRate());
     n.put("stuckJobRate", f.stuckJobRate());
     n.put("lostCreateReplyRate", f.lostCreateReplyRate());
+    n.put("spuriousQuotaRefusalRate", f.spuriousQuotaRefusalRate());
     n.put("reorderInline", f.reorderInline());
     n.put("omitInlineMetadata", f.omitInlineMetadata());
+    n.put("webhookDuplicateRate", f.webhookDuplicateRate());
+    n.put("webhookDelayRate", f.webhookDelayRate());
     return n.toPrettyString() + "\n";
   }
 
@@ -766,8 +870,11 @@ final class ApiHandler implements HttpHandler {
           case "dropDownloadRate": b.dropDownloadRate(rate(e.getKey(), v)); break;
           case "stuckJobRate": b.stuckJobRate(rate(e.getKey(), v)); break;
           case "lostCreateReplyRate": b.lostCreateReplyRate(rate(e.getKey(), v)); break;
+          case "spuriousQuotaRefusalRate": b.spuriousQuotaRefusalRate(rate(e.getKey(), v)); break;
           case "reorderInline": b.reorderInline(bool(e.getKey(), v)); break;
           case "omitInlineMetadata": b.omitInlineMetadata(bool(e.getKey(), v)); break;
+          case "webhookDuplicateRate": b.webhookDuplicateRate(rate(e.getKey(), v)); break;
+          case "webhookDelayRate": b.webhookDelayRate(rate(e.getKey(), v)); break;
           default:
             throw ApiError.invalidArgument("Unknown fault '" + e.getKey() + "'.");
         }

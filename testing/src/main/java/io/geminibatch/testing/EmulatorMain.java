@@ -1,5 +1,6 @@
 package io.geminibatch.testing;
 
+import io.geminibatch.testing.gcs.GcsFaults;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -32,6 +33,9 @@ public final class EmulatorMain {
   static final class Options {
     final GeminiEmulator.Builder emulator = GeminiEmulator.builder();
     final Faults.Builder faults = Faults.builder();
+    final Quota.Builder quota = Quota.builder();
+    final List<String> buckets = new ArrayList<>();
+    GcsFaults gcsFaults = GcsFaults.none();
     boolean help;
   }
 
@@ -91,10 +95,48 @@ public final class EmulatorMain {
     flag("--lost-create-reply-rate", "P", "0",
         "fraction of creates that create the job, then drop the connection before replying",
         (o, v) -> o.faults.lostCreateReplyRate(rate("--lost-create-reply-rate", v)));
+    flag("--spurious-quota-refusal-rate", "P", "0",
+        "fraction of batch creates refused 429 RESOURCE_EXHAUSTED below every quota limit",
+        (o, v) -> o.faults.spuriousQuotaRefusalRate(rate("--spurious-quota-refusal-rate", v)));
+    flag("--max-active-jobs", "N", "0 (no limit)",
+        "batch jobs one API key may have PENDING or RUNNING; a create over it is refused 429",
+        (o, v) -> o.quota.maxActiveJobs(integer("--max-active-jobs", v)));
+    flag("--enqueued-token-limit", "T|MODEL=T,...", "0 (no limit)",
+        "prompt tokens of one key's PENDING and RUNNING jobs per model; a create over it is refused 429",
+        (o, v) -> o.quota.enqueuedTokenLimits(v));
     flag("--reorder-inline", null, "off", "shuffle inline results",
         (o, v) -> o.faults.reorderInline(bool("--reorder-inline", v)));
     flag("--omit-inline-metadata", null, "off", "leave metadata out of inline results",
         (o, v) -> o.faults.omitInlineMetadata(bool("--omit-inline-metadata", v)));
+    flag("--bucket", "NAME", null, "create this Cloud Storage bucket at start (repeat for more)",
+        (o, v) -> o.buckets.add(v));
+    flag("--gcs-unavailable-rate", "P", "0",
+        "fraction of Cloud Storage calls answered 503 backendError",
+        (o, v) -> o.gcsFaults = o.gcsFaults.withUnavailableRate(rate("--gcs-unavailable-rate", v)));
+    flag("--gcs-drop-download-rate", "P", "0",
+        "fraction of Cloud Storage media downloads dropped after half of the body",
+        (o, v) -> o.gcsFaults = o.gcsFaults.withDropDownloadRate(rate("--gcs-drop-download-rate", v)));
+    flag("--webhook-duplicate-rate", "P", "0",
+        "fraction of delivered webhook events sent once more under the same webhook-id",
+        (o, v) -> o.faults.webhookDuplicateRate(rate("--webhook-duplicate-rate", v)));
+    flag("--webhook-delay-rate", "P", "0",
+        "fraction of webhook events whose first attempt waits --webhook-fault-delay",
+        (o, v) -> o.faults.webhookDelayRate(rate("--webhook-delay-rate", v)));
+    flag("--webhook-fault-delay", "DURATION", "PT5S", "how long a delayed webhook event waits",
+        (o, v) -> o.emulator.webhookFaultDelay(duration("--webhook-fault-delay", v)));
+    flag("--webhook-retry-schedule", "D1,D2,...", "PT5S,PT30S,PT2M,...(about 24 h)",
+        "ISO-8601 delays between the attempts of a failing webhook delivery",
+        (o, v) -> {
+          List<Duration> delays = new ArrayList<>();
+          for (String d : v.split(",")) {
+            delays.add(duration("--webhook-retry-schedule", d.trim()));
+          }
+          o.emulator.webhookRetrySchedule(delays);
+        });
+    flag("--webhook-secret", "whsec_...", "a random one",
+        "the secret that signs deliveries to a batch's webhookConfig.uris"
+            + " (GET /_emulator/webhooks shows it)",
+        (o, v) -> o.emulator.webhookSigningSecret(v));
     flag("--seed", "N", "0", "seed of the fault streams",
         (o, v) -> o.emulator.seed(longValue("--seed", v)));
     flag("--verbose", null, "off", "log method, path and status of each call to stderr",
@@ -123,7 +165,11 @@ public final class EmulatorMain {
     }
     GeminiEmulator emulator;
     try {
-      emulator = options.emulator.faults(options.faults.build()).start();
+      emulator = options.emulator.faults(options.faults.build()).quota(options.quota.build()).start();
+      emulator.storage().setFaults(options.gcsFaults);
+      for (String bucket : options.buckets) {
+        emulator.storage().ensureBucket(bucket);
+      }
     } catch (IOException | RuntimeException e) {
       System.err.println("gemini-emulator: could not start: " + e.getMessage());
       System.exit(1);
@@ -194,7 +240,9 @@ public final class EmulatorMain {
   static String usage() {
     StringBuilder sb = new StringBuilder();
     sb.append("Usage: java -jar gemini-batch-emulator.jar [flags]\n")
-        .append("Gemini Batch API + Files API emulator (/v1beta and /v1). Prints\n")
+        .append("Gemini Batch API + Files API emulator (/v1beta and /v1), with Cloud Storage's JSON API\n")
+        .append("(/storage/v1, /upload/storage/v1, /download/storage/v1, /batch/storage/v1) and Secret\n")
+        .append("Manager's versions.access (/v1/projects/P/secrets/S/versions/V:access). Prints\n")
         .append("'listening on http://HOST:PORT' as its first line and serves until killed.\n\n")
         .append("Flags (--flag VALUE or --flag=VALUE; switches take an optional =true|false):\n");
     for (Flag f : FLAGS) {
@@ -207,7 +255,8 @@ public final class EmulatorMain {
     }
     sb.append("\nRates are probabilities in [0, 1]. Endpoints for tests: GET /_emulator/stats,\n")
         .append("POST /_emulator/reset-stats, GET|POST /_emulator/faults (JSON with the fault fields),\n")
-        .append("POST /_emulator/job-latency ({\"jobLatency\": \"PT1S\"}).\n");
+        .append("POST /_emulator/job-latency ({\"jobLatency\": \"PT1S\"}), GET /_emulator/gcs/stats,\n")
+        .append("GET|POST /_emulator/gcs/faults ({\"unavailableRate\": P, \"dropDownloadRate\": P}).\n");
     return sb.toString();
   }
 

@@ -13,8 +13,9 @@ import java.util.TreeMap;
  *
  * <p>Counters ({@link #batchesCreated()}, {@link #createsByDisplayName()}, {@link
  * #callsByEndpoint()}, {@link #faultsInjected()}, {@link #bytesUploaded()}, {@link
- * #bytesDownloaded()}, {@link #peakActiveJobs()}) restart at {@link GeminiEmulator#resetStats()};
- * gauges ({@link #activeJobs()}, {@link #jobsByState()}, {@link #filesStored()}) describe the
+ * #bytesDownloaded()}, {@link #quotaRefusals()}, {@link #peakActiveJobs()}, {@link
+ * #peakEnqueuedTokens()}) restart at {@link GeminiEmulator#resetStats()};
+ * gauges ({@link #activeJobs()}, {@link #enqueuedTokens()}, {@link #jobsByState()}, {@link #filesStored()}) describe the
  * current state.
  */
 public final class EmulatorStats {
@@ -22,34 +23,46 @@ public final class EmulatorStats {
   private final Map<String, Long> createsByDisplayName;
   private final Map<String, Long> callsByEndpoint;
   private final Map<String, Long> faultsInjected;
+  private final Map<String, Long> quotaRefusals;
   private final int peakActiveJobs;
   private final int activeJobs;
+  private final long peakEnqueuedTokens;
+  private final long enqueuedTokens;
   private final Map<String, Long> jobsByState;
   private final long filesStored;
   private final long bytesUploaded;
   private final long bytesDownloaded;
+  private final Map<String, Long> webhookDeliveries;
 
   EmulatorStats(
       long batchesCreated,
       Map<String, Long> createsByDisplayName,
       Map<String, Long> callsByEndpoint,
       Map<String, Long> faultsInjected,
+      Map<String, Long> quotaRefusals,
       int peakActiveJobs,
       int activeJobs,
+      long peakEnqueuedTokens,
+      long enqueuedTokens,
       Map<String, Long> jobsByState,
       long filesStored,
       long bytesUploaded,
-      long bytesDownloaded) {
+      long bytesDownloaded,
+      Map<String, Long> webhookDeliveries) {
     this.batchesCreated = batchesCreated;
     this.createsByDisplayName = frozen(createsByDisplayName);
     this.callsByEndpoint = frozen(callsByEndpoint);
     this.faultsInjected = frozen(faultsInjected);
+    this.quotaRefusals = frozen(quotaRefusals);
     this.peakActiveJobs = peakActiveJobs;
     this.activeJobs = activeJobs;
+    this.peakEnqueuedTokens = peakEnqueuedTokens;
+    this.enqueuedTokens = enqueuedTokens;
     this.jobsByState = frozen(jobsByState);
     this.filesStored = filesStored;
     this.bytesUploaded = bytesUploaded;
     this.bytesDownloaded = bytesDownloaded;
+    this.webhookDeliveries = frozen(webhookDeliveries);
   }
 
   private static Map<String, Long> frozen(Map<String, Long> m) {
@@ -90,7 +103,9 @@ public final class EmulatorStats {
   /**
    * Fault kind → times injected. Kinds: {@code throttle}, {@code unavailable}, {@code jobFailure},
    * {@code jobExpiry}, {@code stuckJob}, {@code requestError}, {@code dropDownload}, {@code
-   * lostCreateReply}, {@code reorderInline}, {@code omitInlineMetadata}.
+   * lostCreateReply}, {@code spuriousQuotaRefusal}, {@code reorderInline}, {@code
+   * omitInlineMetadata}, {@code webhookDuplicate},
+   * {@code webhookDelay}.
    */
   public Map<String, Long> faultsInjected() {
     return faultsInjected;
@@ -99,6 +114,33 @@ public final class EmulatorStats {
   /** Times the fault {@code kind} was injected (0 when never). */
   public long faults(String kind) {
     return faultsInjected.getOrDefault(kind, 0L);
+  }
+
+  /**
+   * Reason → creates refused with 429 RESOURCE_EXHAUSTED for quota (see {@link Quota}): {@code
+   * activeJobs}, {@code enqueuedTokens}, or {@code spurious} (the {@code spuriousQuotaRefusalRate}
+   * fault). A refused create created nothing and is not in {@link #batchesCreated()}.
+   */
+  public Map<String, Long> quotaRefusals() {
+    return quotaRefusals;
+  }
+
+  /** Creates refused for quota, all reasons together. */
+  public long quotaRefusalCount() {
+    return quotaRefusals.values().stream().mapToLong(Long::longValue).sum();
+  }
+
+  /**
+   * The largest sum of prompt tokens of the jobs simultaneously PENDING or RUNNING (all keys and
+   * models); tokens are counted only while a {@link Quota} limits them, else 0.
+   */
+  public long peakEnqueuedTokens() {
+    return peakEnqueuedTokens;
+  }
+
+  /** Prompt tokens of the jobs now PENDING or RUNNING (counted as for {@link #peakEnqueuedTokens()}). */
+  public long enqueuedTokens() {
+    return enqueuedTokens;
   }
 
   /** The largest number of jobs simultaneously PENDING or RUNNING. */
@@ -131,6 +173,20 @@ public final class EmulatorStats {
     return bytesDownloaded;
   }
 
+  /**
+   * Webhook delivery counter → count: {@code deliveries} (events to send, one per target), {@code
+   * attempts}, {@code delivered} (answered 2xx), {@code failedAttempts}, {@code retries}, {@code
+   * givenUp}, {@code disabledWebhooks}.
+   */
+  public Map<String, Long> webhookDeliveries() {
+    return webhookDeliveries;
+  }
+
+  /** The webhook delivery counter {@code name} (0 when never counted). */
+  public long webhookDeliveries(String name) {
+    return webhookDeliveries.getOrDefault(name, 0L);
+  }
+
   /** The JSON document {@code GET /_emulator/stats} returns. */
   public String toJson() {
     StringWriter w = new StringWriter();
@@ -141,12 +197,16 @@ public final class EmulatorStats {
       writeMap(g, "createsByDisplayName", createsByDisplayName);
       writeMap(g, "callsByEndpoint", callsByEndpoint);
       writeMap(g, "faultsInjected", faultsInjected);
+      writeMap(g, "quotaRefusals", quotaRefusals);
       g.writeNumberField("peakActiveJobs", peakActiveJobs);
       g.writeNumberField("activeJobs", activeJobs);
+      g.writeNumberField("peakEnqueuedTokens", peakEnqueuedTokens);
+      g.writeNumberField("enqueuedTokens", enqueuedTokens);
       writeMap(g, "jobsByState", jobsByState);
       g.writeNumberField("filesStored", filesStored);
       g.writeNumberField("bytesUploaded", bytesUploaded);
       g.writeNumberField("bytesDownloaded", bytesDownloaded);
+      writeMap(g, "webhookDeliveries", webhookDeliveries);
       g.writeEndObject();
     } catch (IOException e) {
       throw new UncheckedIOException(e);

@@ -17,7 +17,10 @@ final class FaultDice {
     REQUEST_ERROR,
     DROP_DOWNLOAD,
     LOST_CREATE_REPLY,
-    REORDER_INLINE
+    REORDER_INLINE,
+    SPURIOUS_QUOTA_REFUSAL,
+    WEBHOOK_DUPLICATE,
+    WEBHOOK_DELAY
   }
 
   private final EnumMap<Stream, SplittableRandom> streams = new EnumMap<>(Stream.class);

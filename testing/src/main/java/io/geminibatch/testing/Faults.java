@@ -26,8 +26,16 @@ import java.util.Objects;
  *       half of the body, then drops the connection.
  *   <li>{@code lostCreateReplyRate}: a batch create creates the job, then drops the connection
  *       before replying (a blind retry creates a second job).
+ *   <li>{@code spuriousQuotaRefusalRate}: a batch create is refused with 429 RESOURCE_EXHAUSTED
+ *       and the service's quota message although no {@link Quota} limit is reached (users report
+ *       such refusals below the published limits: python-genai #1901, js-genai #1264); nothing is
+ *       created.
  *   <li>{@code reorderInline}: inline results are shuffled.
  *   <li>{@code omitInlineMetadata}: inline results carry no {@code metadata}.
+ *   <li>{@code webhookDuplicateRate}: a delivered webhook event is sent once more, under the same
+ *       {@code webhook-id} (receivers must deduplicate).
+ *   <li>{@code webhookDelayRate}: a webhook event's first attempt waits the emulator's webhook
+ *       fault delay ({@link GeminiEmulator.Builder#webhookFaultDelay}).
  * </ul>
  *
  * <p>Job-level faults and the request error rate are sampled when a job is created.
@@ -43,8 +51,11 @@ public final class Faults {
   private final double dropDownloadRate;
   private final double stuckJobRate;
   private final double lostCreateReplyRate;
+  private final double spuriousQuotaRefusalRate;
   private final boolean reorderInline;
   private final boolean omitInlineMetadata;
+  private final double webhookDuplicateRate;
+  private final double webhookDelayRate;
 
   private Faults(Builder b) {
     this.jobFailureRate = b.jobFailureRate;
@@ -55,8 +66,11 @@ public final class Faults {
     this.dropDownloadRate = b.dropDownloadRate;
     this.stuckJobRate = b.stuckJobRate;
     this.lostCreateReplyRate = b.lostCreateReplyRate;
+    this.spuriousQuotaRefusalRate = b.spuriousQuotaRefusalRate;
     this.reorderInline = b.reorderInline;
     this.omitInlineMetadata = b.omitInlineMetadata;
+    this.webhookDuplicateRate = b.webhookDuplicateRate;
+    this.webhookDelayRate = b.webhookDelayRate;
   }
 
   /** No fault at all. */
@@ -78,8 +92,11 @@ public final class Faults {
     b.dropDownloadRate = dropDownloadRate;
     b.stuckJobRate = stuckJobRate;
     b.lostCreateReplyRate = lostCreateReplyRate;
+    b.spuriousQuotaRefusalRate = spuriousQuotaRefusalRate;
     b.reorderInline = reorderInline;
     b.omitInlineMetadata = omitInlineMetadata;
+    b.webhookDuplicateRate = webhookDuplicateRate;
+    b.webhookDelayRate = webhookDelayRate;
     return b;
   }
 
@@ -115,12 +132,24 @@ public final class Faults {
     return lostCreateReplyRate;
   }
 
+  public double spuriousQuotaRefusalRate() {
+    return spuriousQuotaRefusalRate;
+  }
+
   public boolean reorderInline() {
     return reorderInline;
   }
 
   public boolean omitInlineMetadata() {
     return omitInlineMetadata;
+  }
+
+  public double webhookDuplicateRate() {
+    return webhookDuplicateRate;
+  }
+
+  public double webhookDelayRate() {
+    return webhookDelayRate;
   }
 
   @Override
@@ -137,8 +166,11 @@ public final class Faults {
         && dropDownloadRate == f.dropDownloadRate
         && stuckJobRate == f.stuckJobRate
         && lostCreateReplyRate == f.lostCreateReplyRate
+        && spuriousQuotaRefusalRate == f.spuriousQuotaRefusalRate
         && reorderInline == f.reorderInline
-        && omitInlineMetadata == f.omitInlineMetadata;
+        && omitInlineMetadata == f.omitInlineMetadata
+        && webhookDuplicateRate == f.webhookDuplicateRate
+        && webhookDelayRate == f.webhookDelayRate;
   }
 
   @Override
@@ -152,8 +184,11 @@ public final class Faults {
         dropDownloadRate,
         stuckJobRate,
         lostCreateReplyRate,
+        spuriousQuotaRefusalRate,
         reorderInline,
-        omitInlineMetadata);
+        omitInlineMetadata,
+        webhookDuplicateRate,
+        webhookDelayRate);
   }
 
   @Override
@@ -166,8 +201,11 @@ public final class Faults {
         + ", dropDownloadRate=" + dropDownloadRate
         + ", stuckJobRate=" + stuckJobRate
         + ", lostCreateReplyRate=" + lostCreateReplyRate
+        + ", spuriousQuotaRefusalRate=" + spuriousQuotaRefusalRate
         + ", reorderInline=" + reorderInline
         + ", omitInlineMetadata=" + omitInlineMetadata
+        + ", webhookDuplicateRate=" + webhookDuplicateRate
+        + ", webhookDelayRate=" + webhookDelayRate
         + "}";
   }
 
@@ -181,8 +219,11 @@ public final class Faults {
     private double dropDownloadRate;
     private double stuckJobRate;
     private double lostCreateReplyRate;
+    private double spuriousQuotaRefusalRate;
     private boolean reorderInline;
     private boolean omitInlineMetadata;
+    private double webhookDuplicateRate;
+    private double webhookDelayRate;
 
     private Builder() {}
 
@@ -226,6 +267,11 @@ public final class Faults {
       return this;
     }
 
+    public Builder spuriousQuotaRefusalRate(double rate) {
+      this.spuriousQuotaRefusalRate = rate("spuriousQuotaRefusalRate", rate);
+      return this;
+    }
+
     public Builder reorderInline(boolean reorder) {
       this.reorderInline = reorder;
       return this;
@@ -233,6 +279,16 @@ public final class Faults {
 
     public Builder omitInlineMetadata(boolean omit) {
       this.omitInlineMetadata = omit;
+      return this;
+    }
+
+    public Builder webhookDuplicateRate(double rate) {
+      this.webhookDuplicateRate = rate("webhookDuplicateRate", rate);
+      return this;
+    }
+
+    public Builder webhookDelayRate(double rate) {
+      this.webhookDelayRate = rate("webhookDelayRate", rate);
       return this;
     }
 

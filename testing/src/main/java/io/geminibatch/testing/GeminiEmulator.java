@@ -1,16 +1,24 @@
 package io.geminibatch.testing;
 
 import com.sun.net.httpserver.HttpServer;
+import io.geminibatch.testing.gcs.GcsHandler;
+import io.geminibatch.testing.gcs.GcsStore;
+import io.geminibatch.testing.secrets.SecretStore;
+import io.geminibatch.testing.secrets.SecretsHandler;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import io.geminibatch.testing.webhooks.Deliveries;
+import io.geminibatch.testing.webhooks.WebhookService;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -44,6 +52,8 @@ public final class GeminiEmulator implements AutoCloseable {
   }
 
   final FileStore files;
+  private final GcsStore storage;
+  private final SecretStore secrets = new SecretStore();
   final JobStore jobs;
   final StatsRecorder stats = new StatsRecorder();
   final FaultDice dice;
@@ -55,11 +65,13 @@ public final class GeminiEmulator implements AutoCloseable {
   private final boolean deleteDataDir;
   private final HttpServer server;
   private final EmulatorRouter router;
+  private final WebhookService webhooks;
   private final ExecutorService httpThreads;
   private final ScheduledExecutorService scheduler;
   private final ExecutorService workers;
   private final String baseUrl;
   private volatile Faults faults;
+  private volatile Quota quota;
   private volatile Duration jobLatency;
   private volatile Duration jobExpiry;
 
@@ -69,6 +81,7 @@ public final class GeminiEmulator implements AutoCloseable {
     this.seed = b.seed;
     this.dice = new FaultDice(b.seed);
     this.faults = b.faults;
+    this.quota = b.quota;
     this.jobLatency = b.jobLatency;
     this.jobExpiry = b.jobExpiry;
     this.deleteDataDir = b.dataDir == null;
@@ -93,7 +106,15 @@ public final class GeminiEmulator implements AutoCloseable {
       String host = b.host.contains(":") ? "[" + b.host + "]" : b.host;
       this.baseUrl = "http://" + host + ":" + server.getAddress().getPort();
       // One router in front of every emulated API; each API package adds its routes here.
-      this.router = new EmulatorRouter(new ApiHandler(this));
+      ApiHandler api = new ApiHandler(this);
+      this.router = new EmulatorRouter(api);
+      this.storage = new GcsStore(dataDir.resolve("gcs"), b.seed);
+      router.route(
+          "cloud-storage", GcsHandler::serves, new GcsHandler(storage, this::baseUrl, b.verbose));
+      router.route("secret-manager", SecretsHandler::serves, new SecretsHandler(secrets, b.verbose));
+      this.webhooks = new WebhookService(api::serve, deliveries(b.webhookSettings));
+      router.route("webhooks", WebhookService::claims, webhooks.handler());
+      jobs.onEnd(this::batchEnded);
       server.createContext("/", router);
       server.setExecutor(httpThreads);
       server.start();
@@ -108,6 +129,60 @@ public final class GeminiEmulator implements AutoCloseable {
     return new Builder();
   }
 
+  private Deliveries deliveries(Deliveries.Settings settings) {
+    return new Deliveries(
+        settings,
+        new Deliveries.Counters() {
+          @Override
+          public void count(String counter) {
+            stats.webhook(counter);
+          }
+
+          @Override
+          public void fault(String kind) {
+            stats.fault(kind);
+          }
+        },
+        new Deliveries.Dice() {
+          @Override
+          public boolean duplicate() {
+            return dice.roll(FaultDice.Stream.WEBHOOK_DUPLICATE, faults.webhookDuplicateRate());
+          }
+
+          @Override
+          public boolean delay() {
+            return dice.roll(FaultDice.Stream.WEBHOOK_DELAY, faults.webhookDelayRate());
+          }
+        });
+  }
+
+  /** Tells the webhooks that a job ended (called once per job, by the job store). */
+  private void batchEnded(Job job) {
+    WebhookService.BatchEnded e;
+    synchronized (job) {
+      e =
+          new WebhookService.BatchEnded(
+              job.owner,
+              job.name(),
+              job.state.name(),
+              job.responsesFile,
+              job.errorCode,
+              job.errorMessage,
+              job.webhookUris,
+              job.webhookUserMetadataJson);
+    }
+    webhooks.batchEnded(e);
+  }
+
+  /**
+   * The secret that signs deliveries to the URIs of a batch's {@code webhookConfig} (the live
+   * service signs those with an RS256 JWT; the emulator signs them as it signs static webhooks'
+   * deliveries, with this {@code whsec_} secret).
+   */
+  public String webhookSigningSecret() {
+    return webhooks.deliveries().dynamicSecret();
+  }
+
   /** {@code http://HOST:PORT}, without a trailing slash: give it to a client as its base URL. */
   public String baseUrl() {
     return baseUrl;
@@ -116,6 +191,23 @@ public final class GeminiEmulator implements AutoCloseable {
   /** The router in front of the emulated APIs (each API's package registers its paths on it). */
   EmulatorRouter router() {
     return router;
+  }
+
+  /**
+   * The emulated Cloud Storage, served on this emulator's port (point {@code google-cloud-storage}
+   * at {@link #baseUrl()}, Beam at {@code --gcsEndpoint=BASE_URL/storage/v1/}) and usable in
+   * process by tests and by the other emulated APIs: see {@link GcsStore}.
+   */
+  public GcsStore storage() {
+    return storage;
+  }
+
+  /**
+   * The emulated Secret Manager ({@code GET /v1/projects/P/secrets/S/versions/V:access} on this
+   * emulator's port): see {@link SecretStore}.
+   */
+  public SecretStore secrets() {
+    return secrets;
   }
 
   public int port() {
@@ -150,6 +242,16 @@ public final class GeminiEmulator implements AutoCloseable {
     dice.reseed(seed);
   }
 
+  /** The quota creates are checked against (see {@link Quota}). */
+  public Quota quota() {
+    return quota;
+  }
+
+  /** Sets the quota for later creates; jobs already active keep what they hold. */
+  public void setQuota(Quota quota) {
+    this.quota = Objects.requireNonNull(quota, "quota");
+  }
+
   public Duration jobLatency() {
     return jobLatency;
   }
@@ -160,6 +262,19 @@ public final class GeminiEmulator implements AutoCloseable {
    */
   public void setJobLatency(Duration latency) {
     this.jobLatency = checkLatency(latency);
+  }
+
+  /**
+   * Jobs created from now on stay {@code BATCH_STATE_PENDING} until {@link #releaseJobs()} (they
+   * can still be cancelled, deleted or expire): a test can see a client leave while its jobs run.
+   */
+  public void holdJobs() {
+    jobs.hold();
+  }
+
+  /** Starts the jobs {@link #holdJobs()} held, and stops holding new ones. */
+  public void releaseJobs() {
+    jobs.release();
   }
 
   public Duration jobExpiry() {
@@ -176,6 +291,7 @@ public final class GeminiEmulator implements AutoCloseable {
   @Override
   public void close() {
     server.stop(0);
+    webhooks.close();
     shutdownThreads();
     deleteTempDir();
   }
@@ -251,7 +367,9 @@ public final class GeminiEmulator implements AutoCloseable {
     private Duration jobExpiry = DEFAULT_JOB_EXPIRY;
     private long seed;
     private Faults faults = Faults.none();
+    private Quota quota = Quota.none();
     private boolean verbose;
+    private Deliveries.Settings webhookSettings = Deliveries.Settings.defaults();
 
     private Builder() {}
 
@@ -309,9 +427,52 @@ public final class GeminiEmulator implements AutoCloseable {
       return this;
     }
 
+    /** The quota from the start; default {@link Quota#none()}. */
+    public Builder quota(Quota quota) {
+      this.quota = Objects.requireNonNull(quota, "quota");
+      return this;
+    }
+
     /** Log method, path and status of each call to stderr (never the key or the query). */
     public Builder verbose(boolean verbose) {
       this.verbose = verbose;
+      return this;
+    }
+
+    /**
+     * Delays between the attempts of a webhook delivery that fails (non-2xx or no answer in time);
+     * default {@link Deliveries.Settings#DEFAULT_RETRY_SCHEDULE} (5 s, 30 s, 2 min, ... about 24
+     * hours). When they are used up the event is given up and a registered webhook turns {@code
+     * disabled_due_to_failed_deliveries}.
+     */
+    public Builder webhookRetrySchedule(Duration... delays) {
+      this.webhookSettings = webhookSettings.withRetrySchedule(Arrays.asList(delays));
+      return this;
+    }
+
+    public Builder webhookRetrySchedule(List<Duration> delays) {
+      this.webhookSettings = webhookSettings.withRetrySchedule(delays);
+      return this;
+    }
+
+    /** How long a webhook receiver has to answer an attempt; default 5 s. */
+    public Builder webhookAttemptTimeout(Duration timeout) {
+      this.webhookSettings = webhookSettings.withAttemptTimeout(checkLatency(timeout));
+      return this;
+    }
+
+    /** How long {@link Faults#webhookDelayRate()} delays a delivery; default 5 s. */
+    public Builder webhookFaultDelay(Duration delay) {
+      this.webhookSettings = webhookSettings.withFaultDelay(checkLatency(delay));
+      return this;
+    }
+
+    /**
+     * The {@code whsec_} secret that signs deliveries to a batch's {@code webhookConfig.uris};
+     * default a random one (see {@link GeminiEmulator#webhookSigningSecret()}).
+     */
+    public Builder webhookSigningSecret(String secret) {
+      this.webhookSettings = webhookSettings.withDynamicSecret(secret);
       return this;
     }
 

@@ -1,5 +1,6 @@
 package io.geminibatch.testing;
 
+import io.geminibatch.testing.gcs.GcsFaults;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -14,7 +15,8 @@ import org.junit.jupiter.api.extension.ParameterResolver;
 /**
  * JUnit 5 extension: one {@link GeminiEmulator} per test class, on a free port, closed after the
  * class. Before each test the stats are reset and the faults and job latency are set back to the
- * class's configuration (which also restarts the fault streams from the seed).
+ * class's configuration (which also restarts the fault streams from the seed); Cloud Storage's
+ * counters are reset and its faults cleared, its buckets and objects stay.
  *
  * <pre>{@code
  * @ExtendWith(GeminiEmulatorExtension.class)
@@ -45,6 +47,7 @@ public final class GeminiEmulatorExtension
   private final Duration jobExpiry;
   private final long seed;
   private final Faults faults;
+  private final Quota quota;
   private final boolean verbose;
 
   private GeminiEmulator emulator;
@@ -62,6 +65,7 @@ public final class GeminiEmulatorExtension
     this.jobExpiry = b.jobExpiry;
     this.seed = b.seed;
     this.faults = b.faults;
+    this.quota = b.quota;
     this.verbose = b.verbose;
   }
 
@@ -92,6 +96,7 @@ public final class GeminiEmulatorExtension
             .jobExpiry(jobExpiry)
             .seed(seed)
             .faults(faults)
+            .quota(quota)
             .verbose(verbose)
             .start();
     startedBy = context.getUniqueId();
@@ -113,8 +118,12 @@ public final class GeminiEmulatorExtension
   public void beforeEach(ExtensionContext context) {
     GeminiEmulator e = emulator();
     e.setFaults(faults);
+    e.setQuota(quota);
     e.setJobLatency(jobLatency);
     e.resetStats();
+    // Cloud Storage's faults and counters too (its buckets and objects stay, as jobs and files do).
+    e.storage().setFaults(GcsFaults.none());
+    e.storage().resetStats();
   }
 
   @Override
@@ -135,6 +144,7 @@ public final class GeminiEmulatorExtension
     private Duration jobExpiry = GeminiEmulator.Builder.DEFAULT_JOB_EXPIRY;
     private long seed;
     private Faults faults = Faults.none();
+    private Quota quota = Quota.none();
     private boolean verbose;
 
     private Builder() {}
@@ -172,6 +182,12 @@ public final class GeminiEmulatorExtension
     /** Faults restored before each test; default none. */
     public Builder faults(Faults faults) {
       this.faults = Objects.requireNonNull(faults, "faults");
+      return this;
+    }
+
+    /** Quota restored before each test; default none (see {@link Quota}). */
+    public Builder quota(Quota quota) {
+      this.quota = Objects.requireNonNull(quota, "quota");
       return this;
     }
 

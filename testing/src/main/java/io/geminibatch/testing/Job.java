@@ -65,6 +65,10 @@ final class Job {
   final Instant createTime;
   /** The faults decided for this job when it was created. */
   final Plan plan;
+  /** Its {@code webhookConfig.uris} (empty without one). */
+  List<String> webhookUris = List.of();
+  /** Its {@code webhookConfig.user_metadata} as a JSON object, or null. */
+  String webhookUserMetadataJson;
 
   State state = State.PENDING;
   Instant updateTime;
@@ -79,6 +83,8 @@ final class Job {
   String responsesFile;
   boolean deleted;
   ScheduledFuture<?> expiry;
+  /** Prompt tokens this job holds of its key's enqueued-token quota while active (see {@link Quota}). */
+  long enqueuedTokens;
 
   Job(
       String id,

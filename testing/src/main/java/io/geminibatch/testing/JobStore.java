@@ -41,7 +41,14 @@ final class JobStore {
   private final Path jobsDir;
   private final ConcurrentHashMap<String, Job> jobs = new ConcurrentHashMap<>();
   private final AtomicLong seq = new AtomicLong();
+  /** Active jobs per owner, and their enqueued tokens per owner and model: guarded by itself. */
+  private final QuotaUse quotaUse = new QuotaUse();
   private volatile Duration expiry;
+  /** While true, new jobs stay PENDING until {@link #release()}. */
+  private boolean holding;
+  private final List<Job> held = new ArrayList<>();
+  /** Told once when a job reaches a terminal state (not when it is deleted). */
+  private volatile java.util.function.Consumer<Job> onEnd = j -> {};
 
   JobStore(
       Path dataDir,
@@ -70,7 +77,36 @@ final class JobStore {
       long priority,
       StoredFile input,
       List<Job.InlineRequest> inline,
-      Job.Plan plan)
+      Job.Plan plan,
+      Quota quota,
+      long tokens,
+      List<String> webhookUris,
+      String webhookUserMetadataJson)
+      throws IOException {
+    // Checked and taken at once, so that concurrent creates never overshoot a limit together.
+    quotaUse.take(owner, model, tokens, quota, stats);
+    try {
+      return create(
+          owner, kind, model, displayName, priority, input, inline, plan, tokens, webhookUris,
+          webhookUserMetadataJson);
+    } catch (IOException | RuntimeException e) {
+      quotaUse.give(owner, model, tokens, stats);
+      throw e;
+    }
+  }
+
+  private Job create(
+      String owner,
+      Job.Kind kind,
+      String model,
+      String displayName,
+      long priority,
+      StoredFile input,
+      List<Job.InlineRequest> inline,
+      Job.Plan plan,
+      long tokens,
+      List<String> webhookUris,
+      String webhookUserMetadataJson)
       throws IOException {
     String id;
     do {
@@ -100,6 +136,9 @@ final class JobStore {
             input == null ? inline.size() : input.lines,
             Instant.now(),
             plan);
+    job.enqueuedTokens = tokens;
+    job.webhookUris = webhookUris;
+    job.webhookUserMetadataJson = webhookUserMetadataJson;
     jobs.put(id, job);
     stats.created(displayName);
     stats.jobActivated();
@@ -112,9 +151,39 @@ final class JobStore {
               TimeUnit.NANOSECONDS);
     }
     if (!plan.stuck) {
+      synchronized (held) {
+        if (holding) {
+          held.add(job);
+          return job;
+        }
+      }
       scheduler.schedule(() -> start(job), plan.pendingNanos, TimeUnit.NANOSECONDS);
     }
     return job;
+  }
+
+  /** New jobs stay PENDING until {@link #release()} (cancel, delete and expiry still apply). */
+  void hold() {
+    synchronized (held) {
+      holding = true;
+    }
+  }
+
+  /** Lets the held jobs, and new ones, go on as planned. */
+  void release() {
+    List<Job> go;
+    synchronized (held) {
+      holding = false;
+      go = new ArrayList<>(held);
+      held.clear();
+    }
+    for (Job job : go) {
+      scheduler.schedule(() -> start(job), job.plan.pendingNanos, TimeUnit.NANOSECONDS);
+    }
+  }
+
+  void onEnd(java.util.function.Consumer<Job> listener) {
+    this.onEnd = listener;
   }
 
   void setExpiry(Duration expiry) {
@@ -196,6 +265,7 @@ final class JobStore {
       } catch (IOException e) {
         out.discard();
         failLocked(job, Job.State.FAILED, 13, "An internal error has occurred: " + e);
+        ended(job);
         return;
       }
       job.state = Job.State.SUCCEEDED;
@@ -203,6 +273,7 @@ final class JobStore {
       cancelExpiry(job);
     }
     finished(job);
+    ended(job);
   }
 
   /** Ends a job that is not terminal yet; false when it already was (or was deleted). */
@@ -213,7 +284,16 @@ final class JobStore {
       }
       failLocked(job, state, code, message);
     }
+    ended(job);
     return true;
+  }
+
+  private void ended(Job job) {
+    try {
+      onEnd.accept(job);
+    } catch (RuntimeException e) {
+      // a listener's failure must not change the job's outcome
+    }
   }
 
   private void failLocked(Job job, Job.State state, int code, String message) {
@@ -236,6 +316,7 @@ final class JobStore {
 
   private void finished(Job job) {
     stats.jobDeactivated();
+    quotaUse.give(job.owner, job.model, job.enqueuedTokens, stats);
     deleteInput(job);
   }
 
@@ -246,6 +327,43 @@ final class JobStore {
       } catch (IOException e) {
         // left for the data dir's cleanup
       }
+    }
+  }
+
+  /** What the active jobs hold of each owner's quota. */
+  private static final class QuotaUse {
+    private final Map<String, Integer> active = new java.util.HashMap<>();
+    private final Map<String, Long> tokens = new java.util.HashMap<>();
+
+    synchronized void take(String owner, String model, long n, Quota quota, StatsRecorder stats) {
+      int jobs = active.getOrDefault(owner, 0);
+      if (quota.maxActiveJobs() > 0 && jobs >= quota.maxActiveJobs()) {
+        stats.quotaRefused("activeJobs");
+        throw ApiError.quotaExceeded(
+            "generativelanguage.googleapis.com/batch_concurrent_requests",
+            "BatchConcurrentRequestsPerProject",
+            quota.maxActiveJobs(),
+            null);
+      }
+      String key = owner + " " + model;
+      long limit = quota.enqueuedTokenLimit(model);
+      if (limit > 0 && tokens.getOrDefault(key, 0L) + n > limit) {
+        stats.quotaRefused("enqueuedTokens");
+        throw ApiError.quotaExceeded(
+            "generativelanguage.googleapis.com/batch_enqueued_tokens",
+            "BatchEnqueuedTokensPerProjectPerModel",
+            limit,
+            EmulatorResponder.modelId(model));
+      }
+      active.merge(owner, 1, Integer::sum);
+      tokens.merge(key, n, Long::sum);
+      stats.enqueued(n);
+    }
+
+    synchronized void give(String owner, String model, long n, StatsRecorder stats) {
+      active.merge(owner, -1, Integer::sum);
+      tokens.merge(owner + " " + model, -n, Long::sum);
+      stats.enqueued(-n);
     }
   }
 

@@ -29,6 +29,15 @@ final class Json {
 
   private Json() {}
 
+  /** {@code s} as a JSON string literal, quotes included. */
+  static String quote(String s) {
+    try {
+      return MAPPER.writeValueAsString(s);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   /** RFC 3339, UTC, nine fractional digits, as the live API writes timestamps. */
   static String time(Instant t) {
     return RFC3339_NANOS.format(t);

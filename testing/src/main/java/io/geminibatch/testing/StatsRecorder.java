@@ -10,11 +10,15 @@ final class StatsRecorder {
   private final ConcurrentHashMap<String, AtomicLong> calls = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, AtomicLong> creates = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, AtomicLong> faults = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, AtomicLong> webhooks = new ConcurrentHashMap<>();
   private final AtomicLong batchesCreated = new AtomicLong();
   private final AtomicLong bytesUploaded = new AtomicLong();
   private final AtomicLong bytesDownloaded = new AtomicLong();
+  private final ConcurrentHashMap<String, AtomicLong> quotaRefusals = new ConcurrentHashMap<>();
   private int activeJobs;
   private int peakActiveJobs;
+  private long enqueuedTokens;
+  private long peakEnqueuedTokens;
 
   void call(String endpoint) {
     calls.computeIfAbsent(endpoint, k -> new AtomicLong()).incrementAndGet();
@@ -27,6 +31,20 @@ final class StatsRecorder {
 
   void fault(String kind) {
     faults.computeIfAbsent(kind, k -> new AtomicLong()).incrementAndGet();
+  }
+
+  /** A create refused for quota: {@code activeJobs}, {@code enqueuedTokens} or {@code spurious}. */
+  void quotaRefused(String reason) {
+    quotaRefusals.computeIfAbsent(reason, k -> new AtomicLong()).incrementAndGet();
+  }
+
+  synchronized void enqueued(long tokens) {
+    enqueuedTokens += tokens;
+    peakEnqueuedTokens = Math.max(peakEnqueuedTokens, enqueuedTokens);
+  }
+
+  void webhook(String counter) {
+    webhooks.computeIfAbsent(counter, k -> new AtomicLong()).incrementAndGet();
   }
 
   void uploaded(long n) {
@@ -50,10 +68,13 @@ final class StatsRecorder {
     calls.clear();
     creates.clear();
     faults.clear();
+    quotaRefusals.clear();
+    webhooks.clear();
     batchesCreated.set(0);
     bytesUploaded.set(0);
     bytesDownloaded.set(0);
     peakActiveJobs = activeJobs;
+    peakEnqueuedTokens = enqueuedTokens;
   }
 
   synchronized EmulatorStats snapshot(Map<String, Long> jobsByState, long filesStored) {
@@ -62,12 +83,16 @@ final class StatsRecorder {
         copy(creates),
         copy(calls),
         copy(faults),
+        copy(quotaRefusals),
         peakActiveJobs,
         activeJobs,
+        peakEnqueuedTokens,
+        enqueuedTokens,
         jobsByState,
         filesStored,
         bytesUploaded.get(),
-        bytesDownloaded.get());
+        bytesDownloaded.get(),
+        copy(webhooks));
   }
 
   private static Map<String, Long> copy(Map<String, AtomicLong> m) {

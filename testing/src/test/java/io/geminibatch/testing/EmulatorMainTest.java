@@ -106,7 +106,8 @@ class EmulatorMainTest {
           "--port", "--host", "--api-key", "--data-dir", "--job-latency", "--job-expiry",
           "--job-failure-rate", "--job-expiry-rate", "--request-error-rate", "--throttle-rate",
           "--unavailable-rate", "--drop-download-rate", "--stuck-job-rate", "--reorder-inline",
-          "--omit-inline-metadata", "--lost-create-reply-rate", "--seed", "--verbose", "--help"
+          "--omit-inline-metadata", "--lost-create-reply-rate", "--seed", "--verbose", "--help",
+          "--max-active-jobs", "--enqueued-token-limit", "--spurious-quota-refusal-rate"
         }) {
       assertTrue(help.contains(flag), flag + " in\n" + help);
     }
@@ -122,6 +123,8 @@ class EmulatorMainTest {
       {"--job-latency", "2s"},
       {"--job-expiry", "PT0S"},
       {"--seed", "x1"},
+      {"--max-active-jobs", "-1"},
+      {"--enqueued-token-limit", "gemini-2.5-flash=lots"},
       {"--reorder-inline=maybe"},
       {"--no-such-flag"},
     };
@@ -141,6 +144,12 @@ class EmulatorMainTest {
   void flagsParseInProcessToo() throws Exception {
     EmulatorMain.Options o =
         EmulatorMain.parse(new String[] {"--throttle-rate", "0.25", "--omit-inline-metadata=false", "--stuck-job-rate=1"});
+    Quota q =
+        EmulatorMain.parse(new String[] {"--max-active-jobs", "2", "--enqueued-token-limit=1000,models/gemini-2.5-pro=50"})
+            .quota.build();
+    assertEquals(2, q.maxActiveJobs());
+    assertEquals(1000, q.enqueuedTokenLimit("gemini-2.5-flash"));
+    assertEquals(50, q.enqueuedTokenLimit("models/gemini-2.5-pro"));
     Faults f = o.faults.build();
     assertEquals(0.25, f.throttleRate());
     assertEquals(1.0, f.stuckJobRate());

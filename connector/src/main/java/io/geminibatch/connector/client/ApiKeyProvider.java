@@ -15,6 +15,32 @@ public interface ApiKeyProvider extends Serializable {
   /** The key, or null when none is configured. */
   String get();
 
+  /**
+   * True when the key is read only where it is used (on the workers), never where the pipeline is
+   * built: {@link #fromSecretManager} and {@link #fromFile}, whose source the launching machine
+   * may not be able to read. Such providers are not asked for the key at construction.
+   */
+  default boolean readWhereUsed() {
+    return false;
+  }
+
+  /**
+   * The key in a Secret Manager secret version, {@code projects/P/secrets/S/versions/V} ({@code V}
+   * a number or {@code latest}), read on the workers with Application Default Credentials; see
+   * {@link SecretManagerApiKeyProvider}.
+   */
+  static SecretManagerApiKeyProvider fromSecretManager(String secretVersion) {
+    return new SecretManagerApiKeyProvider(secretVersion, SecretManagerApiKeyProvider.DEFAULT_ENDPOINT);
+  }
+
+  /**
+   * The key in a file, any Beam path ({@code gs://} included), read on the workers; see {@link
+   * FileApiKeyProvider}.
+   */
+  static FileApiKeyProvider fromFile(String path) {
+    return new FileApiKeyProvider(path);
+  }
+
   /** {@code GEMINI_API_KEY}, then {@code GOOGLE_API_KEY}, read from the environment where used. */
   static ApiKeyProvider fromEnvironment() {
     return new EnvironmentApiKeyProvider();

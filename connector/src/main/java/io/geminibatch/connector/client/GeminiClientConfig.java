@@ -3,6 +3,11 @@ package io.geminibatch.connector.client;
 import java.io.Serializable;
 import java.net.URI;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -25,6 +30,8 @@ public final class GeminiClientConfig implements Serializable {
   private final Duration initialBackoff;
   private final Duration maxBackoff;
   private final int uploadChunkBytes;
+  private final List<String> webhookUris;
+  private final Map<String, String> webhookUserMetadata;
 
   private GeminiClientConfig(Builder b) {
     this.baseUrl = b.baseUrl;
@@ -36,6 +43,8 @@ public final class GeminiClientConfig implements Serializable {
     this.initialBackoff = b.initialBackoff;
     this.maxBackoff = b.maxBackoff;
     this.uploadChunkBytes = b.uploadChunkBytes;
+    this.webhookUris = b.webhookUris;
+    this.webhookUserMetadata = b.webhookUserMetadata;
   }
 
   public static Builder builder() {
@@ -53,6 +62,8 @@ public final class GeminiClientConfig implements Serializable {
     b.initialBackoff = initialBackoff;
     b.maxBackoff = maxBackoff;
     b.uploadChunkBytes = uploadChunkBytes;
+    b.webhookUris = webhookUris;
+    b.webhookUserMetadata = webhookUserMetadata;
     return b;
   }
 
@@ -96,6 +107,16 @@ public final class GeminiClientConfig implements Serializable {
     return uploadChunkBytes;
   }
 
+  /** The URIs of the {@code webhookConfig} sent with every batch create (empty: none). */
+  public List<String> getWebhookUris() {
+    return webhookUris;
+  }
+
+  /** The {@code webhookConfig.userMetadata} sent with every batch create (may be empty). */
+  public Map<String, String> getWebhookUserMetadata() {
+    return webhookUserMetadata;
+  }
+
   @Override
   public boolean equals(Object o) {
     if (!(o instanceof GeminiClientConfig)) {
@@ -110,7 +131,9 @@ public final class GeminiClientConfig implements Serializable {
         && maxRetries == c.maxRetries
         && initialBackoff.equals(c.initialBackoff)
         && maxBackoff.equals(c.maxBackoff)
-        && uploadChunkBytes == c.uploadChunkBytes;
+        && uploadChunkBytes == c.uploadChunkBytes
+        && webhookUris.equals(c.webhookUris)
+        && webhookUserMetadata.equals(c.webhookUserMetadata);
   }
 
   @Override
@@ -134,6 +157,8 @@ public final class GeminiClientConfig implements Serializable {
     private Duration initialBackoff = Duration.ofSeconds(1);
     private Duration maxBackoff = Duration.ofSeconds(60);
     private int uploadChunkBytes = 8 * 1024 * 1024;
+    private List<String> webhookUris = List.of();
+    private Map<String, String> webhookUserMetadata = Map.of();
 
     public Builder baseUrl(String v) {
       Objects.requireNonNull(v, "baseUrl");
@@ -198,6 +223,47 @@ public final class GeminiClientConfig implements Serializable {
         throw new IllegalArgumentException("uploadChunkBytes must be at least 262144, got " + v);
       }
       this.uploadChunkBytes = v;
+      return this;
+    }
+
+    /**
+     * A {@code webhookConfig} for every batch this client creates: the service tells these URIs
+     * (instead of the project's registered webhooks) when the batch ends, with {@code
+     * userMetadata} in the event. Each URI must be an absolute http(s) URL; empty URIs clear it.
+     */
+    public Builder webhookConfig(List<String> uris, Map<String, String> userMetadata) {
+      List<String> u = new ArrayList<>();
+      for (String uri : uris == null ? List.<String>of() : uris) {
+        URI parsed;
+        try {
+          parsed = URI.create(uri == null ? "" : uri);
+        } catch (IllegalArgumentException e) {
+          throw new IllegalArgumentException("webhook URI must be an http(s) URL, got '" + uri + "'", e);
+        }
+        if (parsed.getScheme() == null
+            || !(parsed.getScheme().equals("http") || parsed.getScheme().equals("https"))
+            || parsed.getHost() == null) {
+          throw new IllegalArgumentException("webhook URI must be an http(s) URL, got '" + uri + "'");
+        }
+        u.add(uri);
+      }
+      Map<String, String> m = new LinkedHashMap<>();
+      if (userMetadata != null) {
+        userMetadata.forEach(
+            (k, v) -> {
+              if (k == null || k.isEmpty() || v == null) {
+                throw new IllegalArgumentException(
+                    "webhook user metadata needs non-empty keys and non-null values, got " + k + "=" + v);
+              }
+              m.put(k, v);
+            });
+      }
+      if (u.isEmpty() && !m.isEmpty()) {
+        throw new IllegalArgumentException("webhook user metadata needs at least one webhook URI");
+      }
+      // Serializable and unmodifiable.
+      this.webhookUris = Collections.unmodifiableList(u);
+      this.webhookUserMetadata = Collections.unmodifiableMap(m);
       return this;
     }
 

@@ -409,11 +409,30 @@ public final class HttpGeminiBatchClient implements GeminiBatchClient {
             BodyPublishers.ofString("}}}}")));
   }
 
-  /** Writes {@code {"batch": {"displayName": ..., "inputConfig": {} and leaves it open. */
-  private static void batchStart(JsonGenerator g, String displayName) throws IOException {
+  /**
+   * Writes {@code {"batch": {"displayName": ..., ["webhookConfig": {...},] "inputConfig": {} and
+   * leaves it open.
+   */
+  private void batchStart(JsonGenerator g, String displayName) throws IOException {
     g.writeStartObject();
     g.writeObjectFieldStart("batch");
     g.writeStringField("displayName", displayName);
+    if (!config.getWebhookUris().isEmpty()) {
+      g.writeObjectFieldStart("webhookConfig");
+      g.writeArrayFieldStart("uris");
+      for (String uri : config.getWebhookUris()) {
+        g.writeString(uri);
+      }
+      g.writeEndArray();
+      if (!config.getWebhookUserMetadata().isEmpty()) {
+        g.writeObjectFieldStart("userMetadata");
+        for (java.util.Map.Entry<String, String> e : config.getWebhookUserMetadata().entrySet()) {
+          g.writeStringField(e.getKey(), e.getValue());
+        }
+        g.writeEndObject();
+      }
+      g.writeEndObject();
+    }
     g.writeObjectFieldStart("inputConfig");
   }
 
