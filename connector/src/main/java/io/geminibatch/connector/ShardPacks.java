@@ -27,8 +27,14 @@ final class ShardPacks extends PTransform<PCollection<Pack>, PCollection<KV<Inte
 
   @Override
   public PCollection<KV<Integer, Iterable<Pack>>> expand(PCollection<Pack> packs) {
+    // Only each pack's bucket, count and size enter the combine: on Flink a combine sorts its
+    // input records first, and a pack holding one request near the request limit (10 MB) does
+    // not fit a sort buffer ("Cannot write record to fresh sort buffer. Record too large.").
     PCollectionView<long[]> sizes =
-        packs.apply("MeasureBuckets", Combine.globally(new BucketSizes()).asSingletonView());
+        packs
+            .apply("PackSizes", ParDo.of(new SizeOfFn()))
+            .setCoder(ShardRequests.LongsCoder.INSTANCE)
+            .apply("MeasureBuckets", Combine.globally(new BucketSizes()).asSingletonView());
     return packs
         .apply("AssignShard", ParDo.of(new AssignShardFn(sizes, settings)).withSideInputs(sizes))
         .setCoder(KvCoder.of(VarIntCoder.of(), Pack.PackCoder.INSTANCE))
@@ -75,16 +81,26 @@ final class ShardPacks extends PTransform<PCollection<Pack>, PCollection<KV<Inte
   }
 
   /** Requests and line bytes per bucket: {@code [2b]} and {@code [2b + 1]}. */
-  static final class BucketSizes extends Combine.CombineFn<Pack, long[], long[]> {
+  /** A pack's {bucket, count, size}. */
+  static final class SizeOfFn extends DoFn<Pack, long[]> {
+    @ProcessElement
+    public void process(@Element Pack p, OutputReceiver<long[]> out) {
+      out.output(new long[] {p.bucket, p.count, p.size});
+    }
+  }
+
+  /** Sums {bucket, count, size} triples into counts and sizes per bucket. */
+  static final class BucketSizes extends Combine.CombineFn<long[], long[], long[]> {
     @Override
     public long[] createAccumulator() {
       return new long[2 * Pack.BUCKETS];
     }
 
     @Override
-    public long[] addInput(long[] acc, Pack p) {
-      acc[2 * p.bucket] += p.count;
-      acc[2 * p.bucket + 1] += p.size;
+    public long[] addInput(long[] acc, long[] p) {
+      int bucket = (int) p[0];
+      acc[2 * bucket] += p[1];
+      acc[2 * bucket + 1] += p[2];
       return acc;
     }
 
@@ -106,13 +122,13 @@ final class ShardPacks extends PTransform<PCollection<Pack>, PCollection<KV<Inte
 
     @Override
     public org.apache.beam.sdk.coders.Coder<long[]> getAccumulatorCoder(
-        CoderRegistry registry, org.apache.beam.sdk.coders.Coder<Pack> inputCoder) {
+        CoderRegistry registry, org.apache.beam.sdk.coders.Coder<long[]> inputCoder) {
       return ShardRequests.LongsCoder.INSTANCE;
     }
 
     @Override
     public org.apache.beam.sdk.coders.Coder<long[]> getDefaultOutputCoder(
-        CoderRegistry registry, org.apache.beam.sdk.coders.Coder<Pack> inputCoder) {
+        CoderRegistry registry, org.apache.beam.sdk.coders.Coder<long[]> inputCoder) {
       return ShardRequests.LongsCoder.INSTANCE;
     }
   }

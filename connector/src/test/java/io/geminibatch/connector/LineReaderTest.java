@@ -68,4 +68,50 @@ class LineReaderTest {
   void aLineLongerThanTheLimitIsAnErrorNotAnOutOfMemory() {
     assertThrows(IOException.class, () -> lines(trickle("x".repeat(200_000) + "\n"), 100_000));
   }
+  /**
+   * Lines of every size across the reader's buffer growths (64 KB doubling to 2 MB), read in
+   * chunks of random sizes, against a plain split of the same bytes; each line's offset too.
+   */
+  @Test
+  void linesOfEverySizeAcrossTheBufferBoundariesComeOutWhole() throws IOException {
+    java.util.SplittableRandom random = new java.util.SplittableRandom(5);
+    List<Integer> sizes = new ArrayList<>(List.of(1, 2, 7, 8, 9));
+    for (int b : new int[] {1 << 16, 1 << 17, 1 << 18, 1 << 20, 2 << 20}) {
+      for (int d = -2; d <= 2; d++) {
+        sizes.add(b + d);
+      }
+    }
+    java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
+    List<byte[]> expected = new ArrayList<>();
+    List<Long> offsets = new ArrayList<>();
+    for (int size : sizes) {
+      byte[] line = new byte[size];
+      for (int i = 0; i < size; i++) {
+        line[i] = (byte) ('a' + random.nextInt(26));
+      }
+      offsets.add((long) all.size());
+      expected.add(line);
+      all.write(line);
+      all.write(random.nextBoolean() ? new byte[] {'\r', '\n'} : new byte[] {'\n'});
+    }
+    byte[] data = all.toByteArray();
+    InputStream choppy =
+        new FilterInputStream(new ByteArrayInputStream(data)) {
+          @Override
+          public int read(byte[] b, int off, int len) throws IOException {
+            return super.read(b, off, Math.min(len, 1 + random.nextInt(random.nextBoolean() ? 70_000 : 9)));
+          }
+        };
+    int n = 0;
+    try (LineReader r = new LineReader(choppy, 4 << 20)) {
+      while (r.next()) {
+        int index = n++;
+        assertEquals(expected.get(index).length, r.length(), "line " + index);
+        assertEquals(offsets.get(index), r.offset(), "offset of line " + index);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(
+            expected.get(index), java.util.Arrays.copyOfRange(r.buffer(), r.start(), r.start() + r.length()), "line " + index);
+      }
+    }
+    assertEquals(sizes.size(), n);
+  }
 }

@@ -1,0 +1,200 @@
+package io.geminibatch.pipelines;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The packaged jar as a user runs it, in processes of its own, against a standalone emulator
+ * process: a run stopped (SIGTERM, as Ctrl-C) once its jobs exist, a second run of the same
+ * command turned away meanwhile, and the same command run again, which must collect every job of
+ * the first and create none twice ({@code /_emulator/stats}). Runs in the integration-test phase,
+ * where the jar exists ({@code gemini.jar}).
+ */
+class StopAndRerunJarIT {
+  private static final HttpClient HTTP = HttpClient.newHttpClient();
+  @TempDir Path tmp;
+  private final List<Process> processes = new ArrayList<>();
+
+  @AfterEach
+  void stopProcesses() throws InterruptedException {
+    for (Process p : processes) {
+      p.destroyForcibly();
+      p.waitFor(30, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void aStoppedRunIsCollectedByTheSameCommandWithoutCreatingAnyJobTwice() throws Exception {
+    String jar = System.getProperty("gemini.jar");
+    assumeTrue(jar != null, "runs in the integration-test phase, on the packaged jar");
+    assertTrue(Files.isRegularFile(Path.of(jar)), jar);
+    String url = startEmulator();
+
+    Path input = tmp.resolve("prompts.txt");
+    Files.write(input, IntStream.rangeClosed(1, 60).mapToObj(i -> "prompt number " + i).toList());
+    List<String> command =
+        List.of("java", "-jar", jar, "generate", "--input=prompts.txt", "--output=out/answers",
+            "--baseUrl=" + url, "--apiKey=any-key", "--pollInterval=1", "--maxRequestsPerJob=10");
+    Files.createDirectories(tmp.resolve("out"));
+
+    // Two runs of the same command at once: one takes the staging location, the other is
+    // turned away, having created nothing. (Started together, so that neither can finish before
+    // the other has started, however slow the machine.)
+    Process a = start(command, "a");
+    Process b = start(command, "b");
+    long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
+    while (a.isAlive() && b.isAlive()) {
+      assertTrue(System.nanoTime() < deadline, "neither run was turned away");
+      Thread.sleep(100);
+    }
+    Process first = a.isAlive() ? a : b;
+    Process second = first == a ? b : a;
+    String secondName = first == a ? "b" : "a";
+    String firstName = first == a ? "a" : "b";
+    String secondErr = Files.readString(tmp.resolve(secondName + ".err"));
+    assertEquals(1, second.exitValue(), secondErr);
+    assertTrue(secondErr.contains("another run of this command holds its staging location"), secondErr);
+    assertTrue(secondErr.contains("pid " + first.pid()), secondErr);
+
+    await(Duration.ofMinutes(3), () -> jobsRecorded() >= 2 && stats(url).get("batchesCreated").asInt() >= 2, "the first run's jobs");
+    int before = stats(url).get("batchesCreated").asInt();
+    assertTrue(first.isAlive(), "the first run is still running");
+
+    first.destroy(); // SIGTERM, as Ctrl-C's SIGINT: the shutdown hook says what is left
+    assertTrue(first.waitFor(2, TimeUnit.MINUTES), "the first run stops");
+    String firstErr = Files.readString(tmp.resolve(firstName + ".err"));
+    JsonNode afterFirst = stats(url);
+    int created = afterFirst.get("batchesCreated").asInt();
+    assertTrue(created >= before, afterFirst.toString());
+    assertTrue(firstErr.matches("(?s).*gemini-batch: stopped\\. \\d+ batch jobs? (is|are) still running on the service.*"), firstErr);
+    assertTrue(firstErr.contains("run the same command again to collect them without paying twice"), firstErr);
+    assertTrue(firstErr.contains("jobs cancel NAME --baseUrl=" + url), firstErr);
+    assertFalse(firstErr.contains("any-key"), "the API key was printed:\n" + firstErr);
+    assertTrue(jobsRecorded() >= 2, "the staging location keeps the jobs' names");
+    assertEquals(0, Cli.outputs(tmp.resolve("out/answers"), "responses").size(), "the first run wrote nothing");
+
+    Process rerun = start(command, "rerun");
+    assertTrue(rerun.waitFor(4, TimeUnit.MINUTES), "the rerun ends");
+    String rerunErr = Files.readString(tmp.resolve("rerun.err"));
+    assertEquals(0, rerun.exitValue(), rerunErr);
+    assertTrue(rerunErr.contains("gemini-batch: resuming: "), rerunErr);
+
+    JsonNode end = stats(url);
+    Map<String, Integer> creates = new java.util.TreeMap<>();
+    for (Iterator<Map.Entry<String, JsonNode>> it = end.get("createsByDisplayName").fields(); it.hasNext(); ) {
+      Map.Entry<String, JsonNode> e = it.next();
+      creates.put(e.getKey(), e.getValue().asInt());
+    }
+    assertEquals(Set.of(1), new HashSet<>(creates.values()), "every job created once: " + creates);
+    assertEquals(creates.size(), end.get("batchesCreated").asInt(), end.toString());
+    int submittedByRerun = Integer.parseInt(rerunErr.replaceAll("(?s).*batch jobs submitted: (\\d+).*", "$1"));
+    assertEquals(creates.size() - created, submittedByRerun, "the rerun created only the jobs the first had not: " + rerunErr);
+
+    List<JsonNode> responses = Cli.outputs(tmp.resolve("out/answers"), "responses");
+    assertEquals(60, responses.size());
+    assertEquals(60, responses.stream().map(r -> r.get("key").asText()).collect(Collectors.toSet()).size());
+    assertEquals(List.of(), Cli.outputs(tmp.resolve("out/answers"), "failures"));
+    try (Stream<Path> left = Files.list(tmp.resolve("out"))) {
+      assertEquals(List.of(), left.filter(p -> p.getFileName().toString().contains("staging")).toList(),
+          "the staging location is deleted after a complete run");
+    }
+  }
+
+  /** Jobs recorded in the first run's ledger ({@code out/answers-staging-*}/.../jobs/*.job). */
+  private long jobsRecorded() {
+    try (Stream<Path> files = Files.walk(tmp.resolve("out"))) {
+      return files.filter(p -> p.getFileName().toString().endsWith(".job")).count();
+    } catch (IOException e) {
+      return 0; // being written or deleted
+    }
+  }
+
+  private Process start(List<String> command, String name) throws IOException {
+    Process p =
+        new ProcessBuilder(command)
+            .directory(tmp.toFile())
+            .redirectOutput(tmp.resolve(name + ".out").toFile())
+            .redirectError(tmp.resolve(name + ".err").toFile())
+            .start();
+    processes.add(p);
+    return p;
+  }
+
+  /** A standalone emulator process on a free port; its jobs take 15 s, so that the first run is stopped while they run. */
+  private String startEmulator() throws IOException {
+    Process emulator =
+        new ProcessBuilder(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp", System.getProperty("java.class.path"),
+                "io.geminibatch.testing.EmulatorMain", "--port", "0", "--job-latency", "PT15S")
+            .redirectErrorStream(true)
+            .start();
+    processes.add(emulator);
+    BufferedReader out = new BufferedReader(new InputStreamReader(emulator.getInputStream(), StandardCharsets.UTF_8));
+    String line = out.readLine();
+    assertTrue(line != null && line.startsWith("listening on "), String.valueOf(line));
+    Thread drain = new Thread(() -> {
+      try {
+        while (out.readLine() != null) {
+          // keep the pipe from filling
+        }
+      } catch (IOException e) {
+        // the process ended
+      }
+    });
+    drain.setDaemon(true);
+    drain.start();
+    return line.substring("listening on ".length()).trim();
+  }
+
+  private static JsonNode stats(String url) {
+    try {
+      HttpResponse<String> r =
+          HTTP.send(HttpRequest.newBuilder(URI.create(url + "/_emulator/stats")).build(), HttpResponse.BodyHandlers.ofString());
+      assertEquals(200, r.statusCode(), r.body());
+      return Cli.JSON.readTree(r.body());
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static void await(Duration limit, BooleanSupplier condition, String what) throws InterruptedException {
+    long deadline = System.nanoTime() + limit.toNanos();
+    while (!condition.getAsBoolean()) {
+      assertNotEquals(true, System.nanoTime() > deadline, "timed out waiting for " + what);
+      Thread.sleep(100);
+    }
+  }
+}
