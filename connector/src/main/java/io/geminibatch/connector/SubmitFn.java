@@ -46,6 +46,12 @@ final class SubmitFn<OutT> extends DoFn<ShardRef, SubmittedJob> {
     ledger = new JobLedger(settings);
   }
 
+  /** On Flink, before the operator declares its stable-input state (see {@link FlinkStableInput}). */
+  private void readObject(java.io.ObjectInputStream in) throws IOException, ClassNotFoundException {
+    in.defaultReadObject();
+    FlinkStableInput.registerIfOnFlink();
+  }
+
   @RequiresStableInput
   @ProcessElement
   public void process(@Element ShardRef shard, MultiOutputReceiver out)
