@@ -7,15 +7,19 @@ import java.lang.reflect.Constructor;
 import java.lang.reflect.Field;
 import java.lang.reflect.Type;
 import java.util.Map;
+import org.apache.beam.runners.flink.FlinkPipelineOptions;
 import org.apache.beam.runners.flink.translation.types.CoderTypeInformation;
 import org.apache.beam.sdk.coders.AtomicCoder;
 import org.apache.beam.sdk.coders.CoderException;
 import org.apache.beam.sdk.coders.VarIntCoder;
 import org.apache.beam.sdk.coders.VarLongCoder;
+import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.flink.api.common.typeinfo.TypeInfoFactory;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.java.typeutils.TypeExtractor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Gives the one piece of state Beam's Flink runner keeps for {@code @RequiresStableInput} that has
@@ -32,12 +36,14 @@ import org.apache.flink.api.java.typeutils.TypeExtractor;
  * TypeInfoFactory for that class (Flink consults registered factories before falling back) makes
  * Flink serialize it with the Beam coder below instead.
  *
- * <p>Loaded only by {@link #registerIfOnFlink}, through reflection, and only when Flink and Beam's
- * Flink runner are on the class path: on other runners nothing here is touched.
+ * <p>The nested classes are the only code that names Flink's own classes; they are linked only
+ * once Flink is known to be on the class path (Beam's Flink runner is a provided, optional
+ * dependency): on other runners they are never loaded.
  */
 final class FlinkStableInput {
   static final String CHECKPOINT_IDENTIFIER =
       "org.apache.beam.runners.flink.translation.wrappers.streaming.stableinput.BufferingDoFnRunner$CheckpointIdentifier";
+  private static final Logger LOG = LoggerFactory.getLogger(FlinkStableInput.class);
   private static volatile boolean checked;
 
   private FlinkStableInput() {}
@@ -67,8 +73,36 @@ final class FlinkStableInput {
     }
   }
 
+  /**
+   * Warns, as an unbounded input is expanded, when the pipeline runs on Flink in streaming mode
+   * with checkpointing but no bound on restarts: a failing checkpoint (a stable-input step's
+   * state that cannot be written, say) then restarts the job without end, at Flink's default of
+   * {@code Integer.MAX_VALUE} attempts, and nothing comes out. {@code --numberOfExecutionRetries}
+   * (honoured in streaming mode) or a restart strategy in the cluster's configuration bounds it.
+   */
+  static void warnIfRestartsUnbounded(PipelineOptions options) {
+    String runner = options.getRunner() == null ? "" : options.getRunner().getName();
+    if (!runner.equals("org.apache.beam.runners.flink.FlinkRunner")
+        && !runner.equals("org.apache.beam.runners.flink.TestFlinkRunner")) {
+      return;
+    }
+    Registrar.warnIfRestartsUnbounded(options);
+  }
+
   /** The only code that names Flink's own classes; linked once they are known to be present. */
   private static final class Registrar {
+    static void warnIfRestartsUnbounded(PipelineOptions options) {
+      FlinkPipelineOptions flink = options.as(FlinkPipelineOptions.class);
+      Long interval = flink.getCheckpointingInterval();
+      Integer retries = flink.getNumberOfExecutionRetries();
+      if (flink.isStreaming() && interval != null && interval > 0 && (retries == null || retries < 0)) {
+        LOG.warn(
+            "GeminiBatchIO on Flink streaming with checkpointing and no --numberOfExecutionRetries: unless the"
+                + " cluster's configuration sets a restart strategy, a failing checkpoint restarts the job"
+                + " without end; set --numberOfExecutionRetries=N (and --executionRetryDelay) to fail instead");
+      }
+    }
+
     static void register(Class<?> identifier) {
       if (TypeExtractor.getTypeInfoFactory(identifier) == null) {
         TypeExtractor.registerFactory(identifier, IdentifierTypeInfoFactory.class);
