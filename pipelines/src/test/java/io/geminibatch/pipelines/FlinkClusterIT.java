@@ -49,9 +49,11 @@ class FlinkClusterIT {
     Path output = tmp.resolve("out");
 
     // Jobs that take long enough for a TaskManager to die while they run.
+    long t0 = System.nanoTime();
     try (GeminiEmulator emulator = GeminiEmulator.builder().apiKey(KEY).jobLatency(Duration.ofSeconds(6)).start();
         FlinkCluster cluster = FlinkCluster.start(2)) {
-      Path log = tmp.resolve("cli.log");
+      phase("cluster started", t0);
+      Path log = Path.of("target", "flink-cluster-it-generate.log").toAbsolutePath();
       Process cli =
           new ProcessBuilder(
                   Path.of(System.getProperty("java.home"), "bin", "java").toString(),
@@ -88,11 +90,13 @@ class FlinkClusterIT {
             Duration.ofMinutes(3),
             "jobs running on the service and a busy TaskManager");
         victim = busy.get(0);
+        phase("jobs running, killing busy " + victim, t0);
         cluster.killTaskManager(victim);
         cluster.addTaskManager();
 
         assertTrue(cli.waitFor(5, TimeUnit.MINUTES), "the command did not end:\n" + read(log));
         assertEquals(0, cli.exitValue(), read(log));
+        phase("command ended", t0);
       } finally {
         cli.destroyForcibly();
       }
@@ -119,7 +123,14 @@ class FlinkClusterIT {
       JsonNode history = cluster.rest("/jobs/" + jid + "/exceptions").path("exceptionHistory").path("entries");
       assertTrue(history.size() >= 1, "Flink recorded no failure: " + history);
       assertTrue(history.toString().contains(victim), "the failure names the killed TaskManager " + victim + ": " + history);
+      phase("checked", t0);
     }
+    phase("cluster stopped", t0);
+  }
+
+  /** A line for the test's report: what happened, seconds since {@code t0}. */
+  static void phase(String what, long t0) {
+    System.out.printf("flink-cluster-it: %.1f s %s%n", (System.nanoTime() - t0) / 1e9, what);
   }
 
   static String read(Path log) {
