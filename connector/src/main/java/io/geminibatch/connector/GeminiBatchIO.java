@@ -459,6 +459,7 @@ public final class GeminiBatchIO {
         // Invalid requests ride with the packs to the stage step's failures.
         groups = BatchCore.packAndShard(input, validate, "ValidateAndPack", 1, settings);
       } else {
+        FlinkStableInput.warnIfRestartsUnbounded(input.getPipeline().getOptions());
         PCollectionTuple validated =
             input.apply("Validate", ParDo.of(validate).withOutputTags(ValidateFn.VALID, TupleTagList.of(failuresTag)));
         failureLists = failureLists.and(validated.get(failuresTag).setCoder(GenerateFailure.FailureCoder.of()));

@@ -6,27 +6,28 @@ import org.apache.beam.sdk.coders.IterableCoder;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.VarIntCoder;
 import org.apache.beam.sdk.coders.VarLongCoder;
-import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.GroupIntoBatches;
 import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.PTransform;
-import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.SerializableFunction;
+import org.apache.beam.sdk.transforms.WithKeys;
+import org.apache.beam.sdk.util.ShardedKey;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.TypeDescriptor;
 import org.joda.time.Duration;
 
 /**
- * Stage 2, shard (unbounded input): gives each request a shard key derived from its own key and
- * batches by count, bytes and time ({@link ShardPacks} does bounded input). Each batch is handed
- * on as packs, built as the stage step reads it.
+ * Stage 2, shard (unbounded input): batches by count, bytes and time ({@link ShardPacks} does
+ * bounded input), with one open batch per worker thread ({@link GroupIntoBatches#withShardedKey}),
+ * not one per key bucket: a batch is cut when it is full or when its oldest request has waited the
+ * buffering time, so a slow stream still fills its jobs (eight key buckets cut 200 prompts into 45
+ * jobs). A request's key no longer picks its batch, so two requests with the same key are only
+ * caught as duplicates when they land in the same batch. Each batch is handed on as packs, built as
+ * the stage step reads it.
  */
 final class ShardRequests
     extends PTransform<PCollection<KeyedRequest>, PCollection<KV<Integer, Iterable<Pack>>>> {
-  /** Shard keys for an unbounded input: parallelism of staging, not a limit on job count. */
-  static final int UNBOUNDED_SHARD_KEYS = 8;
-
   private final BatchSettings settings;
   private final Duration maxBufferingDuration;
 
@@ -38,18 +39,22 @@ final class ShardRequests
   @Override
   public PCollection<KV<Integer, Iterable<Pack>>> expand(PCollection<KeyedRequest> input) {
     return input
-        .apply("AssignShardKey", ParDo.of(new AssignKeyFn()))
+        .apply("OneKey", WithKeys.of(0))
         .setCoder(KvCoder.of(VarIntCoder.of(), KeyedRequest.KeyedRequestCoder.INSTANCE))
         .apply(
             "BatchByCountAndBytes",
             GroupIntoBatches.<Integer, KeyedRequest>ofSize(settings.maxRequestsPerJob)
                 .withByteSize(settings.maxBytesPerJob, new LineWeigher())
-                .withMaxBufferingDuration(maxBufferingDuration))
-        .setCoder(KvCoder.of(VarIntCoder.of(), IterableCoder.of(KeyedRequest.KeyedRequestCoder.INSTANCE)))
+                .withMaxBufferingDuration(maxBufferingDuration)
+                .withShardedKey())
+        .setCoder(
+            KvCoder.of(
+                ShardedKey.Coder.of(VarIntCoder.of()),
+                IterableCoder.of(KeyedRequest.KeyedRequestCoder.INSTANCE)))
         .apply(
             "AsPacks",
             MapElements.into(new TypeDescriptor<KV<Integer, Iterable<Pack>>>() {})
-                .via(batch -> KV.of(batch.getKey(), (Iterable<Pack>) () -> new Packing(batch.getValue().iterator()))))
+                .via(batch -> KV.of(0, (Iterable<Pack>) () -> new Packing(batch.getValue().iterator()))))
         .setCoder(KvCoder.of(VarIntCoder.of(), IterableCoder.of(Pack.PackCoder.INSTANCE)));
   }
 
@@ -70,24 +75,6 @@ final class ShardRequests
     long byCount = (long) Math.ceil(requests / (0.95 * maxRequests));
     long byBytes = (long) Math.ceil(bytes / (0.9 * maxBytes));
     return (int) Math.max(1, Math.min(Integer.MAX_VALUE, Math.max(byCount, byBytes)));
-  }
-
-  /** A well-mixed hash of the key (String.hashCode is fixed by the JLS, so stable everywhere). */
-  static int shardOf(String key, int shards) {
-    int h = key.hashCode();
-    h ^= h >>> 16;
-    h *= 0x85ebca6b;
-    h ^= h >>> 13;
-    h *= 0xc2b2ae35;
-    h ^= h >>> 16;
-    return Math.floorMod(h, shards);
-  }
-
-  static final class AssignKeyFn extends DoFn<KeyedRequest, KV<Integer, KeyedRequest>> {
-    @ProcessElement
-    public void process(@Element KeyedRequest r, OutputReceiver<KV<Integer, KeyedRequest>> out) {
-      out.output(KV.of(shardOf(r.key, UNBOUNDED_SHARD_KEYS), r));
-    }
   }
 
   /** Packs of a batch's requests, built as they are read (a batch is never held twice). */

@@ -30,6 +30,12 @@ final class StageFn extends DoFn<KV<Integer, Iterable<Pack>>, ShardRef> {
     this.failures = failures;
   }
 
+  /** On Flink, before the operator declares its stable-input state (see {@link FlinkStableInput}). */
+  private void readObject(java.io.ObjectInputStream in) throws IOException, ClassNotFoundException {
+    in.defaultReadObject();
+    FlinkStableInput.registerIfOnFlink();
+  }
+
   @RequiresStableInput
   @ProcessElement
   public void process(@Element KV<Integer, Iterable<Pack>> group, MultiOutputReceiver out)

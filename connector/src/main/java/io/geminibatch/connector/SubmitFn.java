@@ -113,6 +113,12 @@ final class SubmitFn<OutT> extends DoFn<ShardRef, SubmittedJob> {
     }
   }
 
+  /** On Flink, before the operator declares its stable-input state (see {@link FlinkStableInput}). */
+  private void readObject(java.io.ObjectInputStream in) throws IOException, ClassNotFoundException {
+    in.defaultReadObject();
+    FlinkStableInput.registerIfOnFlink();
+  }
+
   @ProcessElement
   public ProcessContinuation process(
       @Element ShardRef shard, RestrictionTracker<OffsetRange, Long> tracker, MultiOutputReceiver out)

@@ -12,6 +12,7 @@ import org.apache.beam.runners.flink.FlinkPipelineOptions;
 import org.apache.beam.runners.flink.FlinkRunner;
 import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.apache.beam.sdk.options.StreamingOptions;
 
 /** Beam's own option parsing, with its errors turned into usage errors. */
 final class Args {
@@ -33,6 +34,22 @@ final class Args {
   /** The same without checking required options (the benchmark sets them itself). */
   static <T extends PipelineOptions> T parseUnvalidated(String[] args, Class<T> options) throws UsageException {
     return parse(args, options, false);
+  }
+
+  /**
+   * Refuses {@code --streaming=true}: the command reads files, a bounded input, and runs a batch
+   * pipeline. In streaming mode a runner treats it as a stream: on Flink the connector's
+   * stable-input steps then need checkpointing and the job's sources an idle shutdown
+   * ({@code --shutdownSourcesAfterIdleMs}) to end at all, for no gain over batch mode. An unbounded
+   * input (Pub/Sub, Kafka) is a pipeline of the user's own around {@code GeminiBatchIO} (README,
+   * "Streaming").
+   */
+  static void refuseStreaming(PipelineOptions options) throws UsageException {
+    if (options.as(StreamingOptions.class).isStreaming()) {
+      throw new UsageException(
+          "--streaming=true: the command line reads files and runs as a batch job; for an unbounded"
+              + " input, apply GeminiBatchIO in a streaming pipeline of your own (README, \"Streaming\")");
+    }
   }
 
   /** Inputs from this size on run on Flink by default; smaller ones on the Direct runner. */

@@ -155,6 +155,7 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
   int run(String[] args, PrintStream err, Map<String, String> env) throws UsageException, IOException {
     long startNanos = System.nanoTime();
     OptionsT options = Args.parse(args, optionsClass);
+    Args.refuseStreaming(options);
     FileSystems.setDefaultPipelineOptions(options);
     Args.defaultRunner(args, options, inputBytes(options.getInput(), options), env);
     CloudStorageChecks.checkWritable("--output", options.getOutput());

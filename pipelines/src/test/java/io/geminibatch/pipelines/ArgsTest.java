@@ -63,4 +63,14 @@ class ArgsTest {
     assertEquals(DirectRunner.class, options.getRunner());
     assertNull(options.getFlinkConfDir());
   }
+
+  @Test
+  void streamingIsRefusedWithAReason() throws UsageException {
+    Args.refuseStreaming(Args.parseUnvalidated(new String[] {"--streaming=false"}, FlinkPipelineOptions.class));
+    UsageException e =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            UsageException.class,
+            () -> Args.refuseStreaming(Args.parseUnvalidated(new String[] {"--streaming=true"}, FlinkPipelineOptions.class)));
+    assertTrue(e.getMessage().startsWith("--streaming=true: the command line reads files"), e.getMessage());
+  }
 }
