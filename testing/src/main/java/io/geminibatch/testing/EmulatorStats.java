@@ -13,7 +13,8 @@ import java.util.TreeMap;
  *
  * <p>Counters ({@link #batchesCreated()}, {@link #createsByDisplayName()}, {@link
  * #callsByEndpoint()}, {@link #faultsInjected()}, {@link #bytesUploaded()}, {@link
- * #bytesDownloaded()}, {@link #peakActiveJobs()}) restart at {@link GeminiEmulator#resetStats()};
+ * #bytesDownloaded()}, {@link #peakActiveJobs()}, {@link #firstServedMillis()}, {@link
+ * #lastServedMillis()}) restart at {@link GeminiEmulator#resetStats()};
  * gauges ({@link #activeJobs()}, {@link #jobsByState()}, {@link #filesStored()}) describe the
  * current state.
  */
@@ -28,6 +29,8 @@ public final class EmulatorStats {
   private final long filesStored;
   private final long bytesUploaded;
   private final long bytesDownloaded;
+  private final Map<String, Long> firstServedMillis;
+  private final Map<String, Long> lastServedMillis;
 
   EmulatorStats(
       long batchesCreated,
@@ -39,7 +42,9 @@ public final class EmulatorStats {
       Map<String, Long> jobsByState,
       long filesStored,
       long bytesUploaded,
-      long bytesDownloaded) {
+      long bytesDownloaded,
+      Map<String, Long> firstServedMillis,
+      Map<String, Long> lastServedMillis) {
     this.batchesCreated = batchesCreated;
     this.createsByDisplayName = frozen(createsByDisplayName);
     this.callsByEndpoint = frozen(callsByEndpoint);
@@ -50,6 +55,8 @@ public final class EmulatorStats {
     this.filesStored = filesStored;
     this.bytesUploaded = bytesUploaded;
     this.bytesDownloaded = bytesDownloaded;
+    this.firstServedMillis = frozen(firstServedMillis);
+    this.lastServedMillis = frozen(lastServedMillis);
   }
 
   private static Map<String, Long> frozen(Map<String, Long> m) {
@@ -131,6 +138,20 @@ public final class EmulatorStats {
     return bytesDownloaded;
   }
 
+  /**
+   * Endpoint → when the first call it answered without an error began (epoch millis): with
+   * {@link #lastServedMillis()}, a timeline of a client's run from the service's side (first
+   * upload to last download), the same for every client.
+   */
+  public Map<String, Long> firstServedMillis() {
+    return firstServedMillis;
+  }
+
+  /** Endpoint → when the last call it answered without an error ended, its reply written (epoch millis). */
+  public Map<String, Long> lastServedMillis() {
+    return lastServedMillis;
+  }
+
   /** The JSON document {@code GET /_emulator/stats} returns. */
   public String toJson() {
     StringWriter w = new StringWriter();
@@ -147,6 +168,8 @@ public final class EmulatorStats {
       g.writeNumberField("filesStored", filesStored);
       g.writeNumberField("bytesUploaded", bytesUploaded);
       g.writeNumberField("bytesDownloaded", bytesDownloaded);
+      writeMap(g, "firstServedMillis", firstServedMillis);
+      writeMap(g, "lastServedMillis", lastServedMillis);
       g.writeEndObject();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
