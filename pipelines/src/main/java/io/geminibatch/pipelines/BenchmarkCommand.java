@@ -39,7 +39,7 @@ final class BenchmarkCommand {
   /** The emulator answers within milliseconds: poll it as often. */
   static final org.joda.time.Duration EMULATOR_POLL = org.joda.time.Duration.millis(50);
 
-  private static final String MODEL = "models/gemini-2.5-flash";
+  static final String MODEL = "models/gemini-2.5-flash";
   private static final JsonFactory JSON = new JsonFactory();
   private static final String[] WORDS =
       ("the of and to in is was for on that with as by at from it an are were which this be or had"
@@ -78,7 +78,14 @@ final class BenchmarkCommand {
             ? Files.createDirectories(Path.of(options.getWork()))
             : Files.createTempDirectory("gemini-batch-benchmark-");
     try {
-      new BenchmarkCommand(out, err).run(options, work, prompts, promptBytes, embedPrompts);
+      if (options.getColdProcesses()) {
+        if (options.getRounds() < 1) {
+          throw new UsageException("benchmark: need --rounds >= 1");
+        }
+        new ColdProcessBenchmark(options, work, out, err).run(prompts, promptBytes, embedPrompts);
+      } else {
+        new BenchmarkCommand(out, err).run(options, work, prompts, promptBytes, embedPrompts);
+      }
     } finally {
       if (options.getWork() == null) {
         BatchCommand.deleteTree(work);
@@ -129,7 +136,7 @@ final class BenchmarkCommand {
    * built, no service. No transform that reads and writes every prompt on this runner can take
    * less; the difference to {@code generate.seconds} is what the connector and the service cost.
    */
-  private double runnerFloor(GenerateOptions options, Path input, Path dir, int prompts, long expectedKeys)
+  static double runnerFloor(GenerateOptions options, Path input, Path dir, int prompts, long expectedKeys)
       throws IOException {
     Files.createDirectories(dir);
     Pipeline pipeline = Pipeline.create(options);
@@ -297,7 +304,7 @@ final class BenchmarkCommand {
   }
 
   /** {lines, fingerprint of their keys, bytes} of the output files {@code dir/<prefix>*}. */
-  private static long[] readResults(Path dir, String prefix) throws IOException {
+  static long[] readResults(Path dir, String prefix) throws IOException {
     long[] r = new long[3];
     try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, prefix + "*")) {
       for (Path f : files) {

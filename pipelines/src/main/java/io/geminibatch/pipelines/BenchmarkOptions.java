@@ -33,4 +33,41 @@ public interface BenchmarkOptions extends PipelineOptions {
   String getWork();
 
   void setWork(String work);
+
+  @Description("Measure what users run: the jar's generate and embed as cold processes (java -jar, the"
+      + " command line a user types) against the standalone emulator in a process of its own, beside"
+      + " Google's Node SDK (--nodeSdkScript), the plain-loop baseline and the runner floor, each"
+      + " with its ratio to the SDK. Default: everything in this JVM, on an emulator inside it.")
+  @Default.Boolean(false)
+  Boolean getColdProcesses();
+
+  void setColdProcesses(Boolean coldProcesses);
+
+  @Description("With --coldProcesses: rounds of runs; the SDK and generate change places every round.")
+  @Default.Integer(1)
+  Integer getRounds();
+
+  void setRounds(Integer rounds);
+
+  @Description("With --coldProcesses: the command-line jar to run. Default: the jar this runs from.")
+  String getJar();
+
+  void setJar(String jar);
+
+  @Description("With --coldProcesses: JVM options for the jar's processes (e.g. -Xshare:off), space-separated.")
+  String getJarJavaOptions();
+
+  void setJarJavaOptions(String jarJavaOptions);
+
+  @Description("With --coldProcesses: the standalone emulator's jar. Default:"
+      + " testing/target/gemini-batch-emulator.jar beside the command-line jar's module.")
+  String getEmulatorJar();
+
+  void setEmulatorJar(String emulatorJar);
+
+  @Description("With --coldProcesses: testing/src/test/node/sdk-batch-flow.mjs in a directory where"
+      + " npm installed @google/genai (npm install there). Default: no SDK run.")
+  String getNodeSdkScript();
+
+  void setNodeSdkScript(String nodeSdkScript);
 }

@@ -272,9 +272,12 @@ final class ApiHandler implements HttpHandler {
               + " is not supported there; use " + expectedMethod + ").");
     }
     stats.call(endpoint);
+    long started = System.currentTimeMillis();
     String owner = needsKey ? authenticate(ex, query) : null;
     injectTransientError();
     action.run(owner);
+    // After the action the reply, a download's body included, has been written.
+    stats.served(endpoint, started, System.currentTimeMillis());
   }
 
   /** The SHA-256 of the caller's API key: jobs belong to it. */

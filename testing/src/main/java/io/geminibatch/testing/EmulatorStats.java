@@ -14,7 +14,8 @@ import java.util.TreeMap;
  * <p>Counters ({@link #batchesCreated()}, {@link #createsByDisplayName()}, {@link
  * #callsByEndpoint()}, {@link #faultsInjected()}, {@link #bytesUploaded()}, {@link
  * #bytesDownloaded()}, {@link #quotaRefusals()}, {@link #peakActiveJobs()}, {@link
- * #peakEnqueuedTokens()}) restart at {@link GeminiEmulator#resetStats()};
+ * #peakEnqueuedTokens()}, {@link #firstServedMillis()}, {@link #lastServedMillis()}) restart at
+ * {@link GeminiEmulator#resetStats()};
  * gauges ({@link #activeJobs()}, {@link #enqueuedTokens()}, {@link #jobsByState()}, {@link #filesStored()}) describe the
  * current state.
  */
@@ -33,6 +34,8 @@ public final class EmulatorStats {
   private final long bytesUploaded;
   private final long bytesDownloaded;
   private final Map<String, Long> webhookDeliveries;
+  private final Map<String, Long> firstServedMillis;
+  private final Map<String, Long> lastServedMillis;
 
   EmulatorStats(
       long batchesCreated,
@@ -48,7 +51,9 @@ public final class EmulatorStats {
       long filesStored,
       long bytesUploaded,
       long bytesDownloaded,
-      Map<String, Long> webhookDeliveries) {
+      Map<String, Long> webhookDeliveries,
+      Map<String, Long> firstServedMillis,
+      Map<String, Long> lastServedMillis) {
     this.batchesCreated = batchesCreated;
     this.createsByDisplayName = frozen(createsByDisplayName);
     this.callsByEndpoint = frozen(callsByEndpoint);
@@ -63,6 +68,8 @@ public final class EmulatorStats {
     this.bytesUploaded = bytesUploaded;
     this.bytesDownloaded = bytesDownloaded;
     this.webhookDeliveries = frozen(webhookDeliveries);
+    this.firstServedMillis = frozen(firstServedMillis);
+    this.lastServedMillis = frozen(lastServedMillis);
   }
 
   private static Map<String, Long> frozen(Map<String, Long> m) {
@@ -187,6 +194,20 @@ public final class EmulatorStats {
     return webhookDeliveries.getOrDefault(name, 0L);
   }
 
+  /**
+   * Endpoint → when the first call it answered without an error began (epoch millis): with
+   * {@link #lastServedMillis()}, a timeline of a client's run from the service's side (first
+   * upload to last download), the same for every client.
+   */
+  public Map<String, Long> firstServedMillis() {
+    return firstServedMillis;
+  }
+
+  /** Endpoint → when the last call it answered without an error ended, its reply written (epoch millis). */
+  public Map<String, Long> lastServedMillis() {
+    return lastServedMillis;
+  }
+
   /** The JSON document {@code GET /_emulator/stats} returns. */
   public String toJson() {
     StringWriter w = new StringWriter();
@@ -207,6 +228,8 @@ public final class EmulatorStats {
       g.writeNumberField("bytesUploaded", bytesUploaded);
       g.writeNumberField("bytesDownloaded", bytesDownloaded);
       writeMap(g, "webhookDeliveries", webhookDeliveries);
+      writeMap(g, "firstServedMillis", firstServedMillis);
+      writeMap(g, "lastServedMillis", lastServedMillis);
       g.writeEndObject();
     } catch (IOException e) {
       throw new UncheckedIOException(e);

@@ -11,6 +11,8 @@ final class StatsRecorder {
   private final ConcurrentHashMap<String, AtomicLong> creates = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, AtomicLong> faults = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, AtomicLong> webhooks = new ConcurrentHashMap<>();
+  /** Endpoint -> {start of its first served call, end of its last}, epoch millis. */
+  private final ConcurrentHashMap<String, long[]> served = new ConcurrentHashMap<>();
   private final AtomicLong batchesCreated = new AtomicLong();
   private final AtomicLong bytesUploaded = new AtomicLong();
   private final AtomicLong bytesDownloaded = new AtomicLong();
@@ -22,6 +24,13 @@ final class StatsRecorder {
 
   void call(String endpoint) {
     calls.computeIfAbsent(endpoint, k -> new AtomicLong()).incrementAndGet();
+  }
+
+  /** A call to {@code endpoint} answered successfully, from {@code start} to {@code end}. */
+  void served(String endpoint, long start, long end) {
+    // A new pair each time: a snapshot never sees one half-updated.
+    served.merge(endpoint, new long[] {start, end},
+        (a, b) -> new long[] {Math.min(a[0], b[0]), Math.max(a[1], b[1])});
   }
 
   void created(String displayName) {
@@ -70,6 +79,7 @@ final class StatsRecorder {
     faults.clear();
     quotaRefusals.clear();
     webhooks.clear();
+    served.clear();
     batchesCreated.set(0);
     bytesUploaded.set(0);
     bytesDownloaded.set(0);
@@ -92,7 +102,15 @@ final class StatsRecorder {
         filesStored,
         bytesUploaded.get(),
         bytesDownloaded.get(),
-        copy(webhooks));
+        copy(webhooks),
+        span(0),
+        span(1));
+  }
+
+  private Map<String, Long> span(int end) {
+    Map<String, Long> out = new HashMap<>();
+    served.forEach((k, v) -> out.put(k, v[end]));
+    return out;
   }
 
   private static Map<String, Long> copy(Map<String, AtomicLong> m) {

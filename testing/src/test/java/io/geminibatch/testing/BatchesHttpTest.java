@@ -419,6 +419,7 @@ class BatchesHttpTest {
     Http http = http();
     Http.Reply reset = http.send("POST", "/_emulator/reset-stats", null);
     assertEquals(200, reset.code);
+    long before = System.currentTimeMillis();
     String n1 = http.createInline("same-name", "a").get("name").asText();
     String n2 = http.createInline("same-name", "b").get("name").asText();
     http.get("/v1beta/" + n1).ok();
@@ -435,6 +436,14 @@ class BatchesHttpTest {
     for (String field : new String[] {"faultsInjected", "filesStored", "bytesUploaded", "bytesDownloaded"}) {
       assertTrue(stats.has(field), field);
     }
+    long after = System.currentTimeMillis();
+    // The timeline: the first create began after the reset, the last cancel ended before now.
+    long firstCreate = stats.get("firstServedMillis").get("batches.create").asLong();
+    long lastCreate = stats.get("lastServedMillis").get("batches.create").asLong();
+    long lastCancel = stats.get("lastServedMillis").get("batches.cancel").asLong();
+    assertTrue(before <= firstCreate && firstCreate <= lastCreate && lastCreate <= lastCancel && lastCancel <= after,
+        before + " <= " + firstCreate + " <= " + lastCreate + " <= " + lastCancel + " <= " + after);
+    assertNull(stats.get("firstServedMillis").get("files.download"), "nothing downloaded, so no time");
     EmulatorStats java = emulator.stats();
     assertEquals(2, java.batchesCreated());
     assertEquals(2, java.creates("same-name"));
@@ -442,6 +451,7 @@ class BatchesHttpTest {
     emulator.resetStats();
     assertEquals(0, emulator.stats().batchesCreated());
     assertNull(emulator.stats().createsByDisplayName().get("same-name"));
+    assertTrue(emulator.stats().firstServedMillis().isEmpty(), "the timeline restarts too");
     EmulatorStats afterReset = emulator.stats();
     assertEquals(afterReset.activeJobs(), afterReset.peakActiveJobs(), "the peak restarts at the active count");
   }
