@@ -304,6 +304,11 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
 
   /** The input's size in bytes; a usage error when no file matches it. */
   private static long inputBytes(String input, PipelineOptions options) throws UsageException, IOException {
+    if (isMissingLocalFile(input)) {
+      // Beam's local match of a path that does not exist walks its parent folder's whole tree
+      // (for /missing.txt, the whole disk) looking for glob matches: answer before that.
+      throw new UsageException("--input: no file matches " + input + " (no such file)");
+    }
     MatchResult match = FileSystems.match(input, EmptyMatchTreatment.ALLOW);
     if (match.status() != MatchResult.Status.OK || match.metadata().isEmpty()) {
       throw new UsageException(
@@ -315,6 +320,15 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
       bytes += file.sizeBytes();
     }
     return bytes;
+  }
+
+  /** A local path with no glob characters that names no file. */
+  static boolean isMissingLocalFile(String input) {
+    String path = input.startsWith("file://") ? input.substring("file://".length()) : input;
+    if (path.matches("^[a-zA-Z][a-zA-Z0-9+.-]*://.*") || path.matches(".*[*?\\[{].*")) {
+      return false; // another file system, or a glob: Beam matches it
+    }
+    return !java.nio.file.Files.exists(java.nio.file.Paths.get(path));
   }
 
   /**

@@ -2,6 +2,7 @@ package io.geminibatch.pipelines;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -117,6 +118,21 @@ class GenerateCommandTest {
     Map<String, String> expected = expectedAnswers(input);
     assertEquals(Set.of("photosynthesis", "pizza", "haiku", "json-answer", "pirate", "conversation"), expected.keySet());
     assertEchoes(expected, prefix);
+  }
+
+  @Test
+  void aMissingInputFileIsAUsageErrorBeforeBeamWalksItsFolder() {
+    // Beam's local match of /missing-….txt walks all of "/" for glob matches: the check answers first.
+    String missing = "/gemini-batch-missing-" + System.nanoTime() + ".txt";
+    assertTrue(BatchCommand.isMissingLocalFile(missing));
+    assertTrue(BatchCommand.isMissingLocalFile("file://" + missing));
+    assertFalse(BatchCommand.isMissingLocalFile(Cli.EXAMPLES.resolve("prompts.txt").toString()));
+    assertFalse(BatchCommand.isMissingLocalFile("/data/*.txt"));
+    assertFalse(BatchCommand.isMissingLocalFile("gs://bucket/missing.txt"));
+
+    Cli run = Cli.run(Cli.NO_KEY, "generate", "--input=" + missing, "--output=" + tmp.resolve("none"));
+    assertNotEquals(0, run.status, run.toString());
+    assertTrue(run.err.contains("--input: no file matches " + missing), run.toString());
   }
 
   @Test
