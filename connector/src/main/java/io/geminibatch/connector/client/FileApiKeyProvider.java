@@ -14,12 +14,11 @@ import org.apache.beam.sdk.io.FileSystems;
  * {@code gs://} included. The file holds the key alone (surrounding whitespace is ignored); only
  * its path is serialized with the pipeline.
  */
-public final class FileApiKeyProvider implements ApiKeyProvider {
+public final class FileApiKeyProvider extends ReadOnceApiKeyProvider {
   private static final long serialVersionUID = 1L;
   private static final int MAX_BYTES = 64 * 1024;
 
   private final String path;
-  private transient volatile String key;
 
   FileApiKeyProvider(String path) {
     if (path == null || path.trim().isEmpty()) {
@@ -33,25 +32,7 @@ public final class FileApiKeyProvider implements ApiKeyProvider {
   }
 
   @Override
-  public boolean readWhereUsed() {
-    return true;
-  }
-
-  @Override
-  public String get() {
-    String k = key;
-    if (k == null) {
-      synchronized (this) {
-        if (key == null) {
-          key = read();
-        }
-        k = key;
-      }
-    }
-    return k;
-  }
-
-  private String read() {
+  String read() {
     byte[] bytes;
     try (InputStream in = Channels.newInputStream(FileSystems.open(FileSystems.matchNewResource(path, false)))) {
       bytes = in.readNBytes(MAX_BYTES + 1);

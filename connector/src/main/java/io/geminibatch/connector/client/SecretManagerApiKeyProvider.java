@@ -26,7 +26,7 @@ import java.util.zip.CRC32C;
  * <p>Against an emulator ({@link #withEndpoint} with a plain {@code http://} URL) credentials are
  * used when there are some and not required otherwise.
  */
-public final class SecretManagerApiKeyProvider implements ApiKeyProvider {
+public final class SecretManagerApiKeyProvider extends ReadOnceApiKeyProvider {
   private static final long serialVersionUID = 1L;
 
   public static final String DEFAULT_ENDPOINT = "https://secretmanager.googleapis.com";
@@ -38,7 +38,6 @@ public final class SecretManagerApiKeyProvider implements ApiKeyProvider {
 
   private final String secretVersion;
   private final String endpoint;
-  private transient volatile String key;
 
   SecretManagerApiKeyProvider(String secretVersion, String endpoint) {
     if (secretVersion == null || !NAME.matcher(secretVersion).matches()) {
@@ -64,25 +63,7 @@ public final class SecretManagerApiKeyProvider implements ApiKeyProvider {
   }
 
   @Override
-  public boolean readWhereUsed() {
-    return true;
-  }
-
-  @Override
-  public String get() {
-    String k = key;
-    if (k == null) {
-      synchronized (this) {
-        if (key == null) {
-          key = fetch();
-        }
-        k = key;
-      }
-    }
-    return k;
-  }
-
-  private String fetch() {
+  String read() {
     String auth = authorization();
     HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(20)).build();
     HttpRequest.Builder request =
