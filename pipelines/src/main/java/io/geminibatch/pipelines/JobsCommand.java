@@ -147,6 +147,11 @@ final class JobsCommand {
             time(j.getCreateTime()), time(j.getEndTime())
           });
     }
+    printTable(rows, out);
+  }
+
+  /** Prints {@code rows} (the first is the header) as columns padded to their widest cell. */
+  static void printTable(List<String[]> rows, PrintStream out) {
     int[] widths = new int[rows.get(0).length];
     for (String[] row : rows) {
       for (int i = 0; i < row.length; i++) {

@@ -143,19 +143,7 @@ final class WebhooksCommand {
             events(h), h.path("uri").asText()
           });
     }
-    int[] widths = new int[rows.get(0).length];
-    for (String[] row : rows) {
-      for (int i = 0; i < row.length; i++) {
-        widths[i] = Math.max(widths[i], row[i].length());
-      }
-    }
-    for (String[] row : rows) {
-      StringBuilder line = new StringBuilder();
-      for (int i = 0; i < row.length; i++) {
-        line.append(i == 0 ? "" : "  ").append(String.format("%-" + widths[i] + "s", row[i]));
-      }
-      out.println(line.toString().stripTrailing());
-    }
+    JobsCommand.printTable(rows, out);
   }
 
   private static void print(JsonNode h, PrintStream out) {

@@ -14,7 +14,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.URLDecoder;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -22,7 +21,6 @@ import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.List;
@@ -909,22 +907,7 @@ final class ApiHandler implements HttpHandler {
   }
 
   static Map<String, String> query(String rawQuery) {
-    Map<String, String> q = new HashMap<>();
-    if (rawQuery == null || rawQuery.isEmpty()) {
-      return q;
-    }
-    for (String pair : rawQuery.split("&")) {
-      int eq = pair.indexOf('=');
-      String k = eq < 0 ? pair : pair.substring(0, eq);
-      String v = eq < 0 ? "" : pair.substring(eq + 1);
-      try {
-        q.putIfAbsent(
-            URLDecoder.decode(k, StandardCharsets.UTF_8), URLDecoder.decode(v, StandardCharsets.UTF_8));
-      } catch (IllegalArgumentException e) {
-        throw ApiError.invalidArgument("Malformed query string.");
-      }
-    }
-    return q;
+    return QueryString.parse(rawQuery);
   }
 
   private static int pageSize(Map<String, String> query, int dflt, int max) {

@@ -8,18 +8,17 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
 import io.geminibatch.testing.ApiError;
+import io.geminibatch.testing.QueryString;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.URI;
-import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -206,7 +205,7 @@ public final class WebhookService implements AutoCloseable {
   private void handle(HttpExchange ex) throws IOException {
     String method = ex.getRequestMethod();
     String path = ex.getRequestURI().getPath();
-    Map<String, String> query = query(ex.getRequestURI().getRawQuery());
+    Map<String, String> query = QueryString.parse(ex.getRequestURI().getRawQuery());
     Matcher m;
     if ((m = METHOD.matcher(path)).matches()) {
       String id = m.group(2);
@@ -652,26 +651,6 @@ public final class WebhookService implements AutoCloseable {
     }
     throw ApiError.invalidArgument(
         "Invalid page_token: \"" + token + "\" is not a token this list returned.");
-  }
-
-  private static Map<String, String> query(String raw) {
-    Map<String, String> q = new HashMap<>();
-    if (raw == null || raw.isEmpty()) {
-      return q;
-    }
-    for (String pair : raw.split("&")) {
-      int eq = pair.indexOf('=');
-      String k = eq < 0 ? pair : pair.substring(0, eq);
-      String v = eq < 0 ? "" : pair.substring(eq + 1);
-      try {
-        q.putIfAbsent(
-            URLDecoder.decode(k, StandardCharsets.UTF_8),
-            URLDecoder.decode(v, StandardCharsets.UTF_8));
-      } catch (IllegalArgumentException e) {
-        throw ApiError.invalidArgument("Malformed query string.");
-      }
-    }
-    return q;
   }
 
   static String camel(String snake) {
