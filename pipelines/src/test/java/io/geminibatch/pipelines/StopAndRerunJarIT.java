@@ -72,10 +72,12 @@ class StopAndRerunJarIT {
     // the other has started, however slow the machine.)
     Process a = start(command, "a");
     Process b = start(command, "b");
-    long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
-    while (a.isAlive() && b.isAlive()) {
-      assertTrue(System.nanoTime() < deadline, "neither run was turned away");
-      Thread.sleep(100);
+    try {
+      // Woken by the first exit, whichever run it is.
+      java.util.concurrent.CompletableFuture.anyOf(a.onExit(), b.onExit())
+          .get(3, java.util.concurrent.TimeUnit.MINUTES);
+    } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
+      throw new AssertionError("neither run was turned away within 3 minutes", e);
     }
     Process first = a.isAlive() ? a : b;
     Process second = first == a ? b : a;
