@@ -58,6 +58,8 @@ final class JobWatcher implements AutoCloseable {
   private long lastSummaryNanos = System.nanoTime();
   private int statusWidth;
   private boolean warned;
+  /** Set by close(): a poll its shutdown interrupts is not a failure to report. */
+  private volatile boolean closing;
   /** More to report beside the jobs (e.g. shards waiting for quota): a line when it changes. */
   private final Supplier<String> extra;
   private String lastExtra;
@@ -137,7 +139,7 @@ final class JobWatcher implements AutoCloseable {
       }
       return jobs;
     } catch (IOException e) {
-      if (!warned) {
+      if (!warned && !closing) {
         warned = true;
         line("no progress for now: cannot list batch jobs: " + Errors.describe(e));
       }
@@ -255,6 +257,7 @@ final class JobWatcher implements AutoCloseable {
   /** Stops polling after one last look, so the final states are printed. */
   @Override
   public void close() {
+    closing = true;
     timer.shutdownNow();
     try {
       timer.awaitTermination(30, TimeUnit.SECONDS);
