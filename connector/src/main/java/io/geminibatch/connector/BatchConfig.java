@@ -50,6 +50,9 @@ abstract class BatchConfig implements Serializable {
   /** Bytes of a result file claimed, and emitted, at once (see AwaitJobFn). */
   abstract long resultBlockBytes();
 
+  /** Where the read step writes the responses itself (see withResultFiles); null: emitted. */
+  abstract @Nullable String resultFiles();
+
   abstract int maxRetries();
 
   abstract java.time.Duration initialBackoff();
@@ -123,6 +126,8 @@ abstract class BatchConfig implements Serializable {
     abstract Builder setKeepArtifacts(boolean v);
 
     abstract Builder setResultBlockBytes(long v);
+
+    abstract Builder setResultFiles(String v);
 
     abstract Builder setMaxRetries(int v);
 

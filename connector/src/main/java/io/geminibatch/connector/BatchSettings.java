@@ -30,6 +30,8 @@ final class BatchSettings implements Serializable {
   final int maxAttempts;
   final boolean keepArtifacts;
   final long resultBlockBytes;
+  /** The prefix of the result files the read step writes, or null to emit the responses. */
+  final String resultFiles;
   /**
    * Names this application of the transform (made when the pipeline is built): its spilled packs
    * go under their own directory, so two transforms sharing a staging location never delete each
@@ -50,7 +52,8 @@ final class BatchSettings implements Serializable {
       Duration maxJobWait,
       int maxAttempts,
       boolean keepArtifacts,
-      long resultBlockBytes) {
+      long resultBlockBytes,
+      String resultFiles) {
     this.client = client;
     this.model = model;
     this.scope = hash8(kindName + "|" + model + "|" + stagingLocation);
@@ -65,6 +68,7 @@ final class BatchSettings implements Serializable {
     this.maxAttempts = maxAttempts;
     this.keepArtifacts = keepArtifacts;
     this.resultBlockBytes = resultBlockBytes;
+    this.resultFiles = resultFiles;
   }
 
   /** The display name of a shard's job attempt: deterministic, so a retry can find it. */

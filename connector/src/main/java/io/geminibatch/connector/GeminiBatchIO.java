@@ -228,6 +228,23 @@ public final class GeminiBatchIO {
       return with(b -> b.setResultBlockBytes(resultBlockBytes));
     }
 
+    /**
+     * Writes the responses to files instead of emitting them: the step that reads a job's results
+     * writes each block of them (see {@link #withResultBlockBytes}) to {@code
+     * PREFIX-JOBID-NNNNN.jsonl} on any Beam file system, one {@code {"key": ..., "response": ...}}
+     * line per response ({@code "embedding"} for {@code embed()}), the response as the service sent
+     * it. No response then crosses the runner's exchanges, and {@code getResponses()} is empty;
+     * failures are emitted as always. Exactly once: a block goes to a hidden temporary file beside
+     * its final name and is renamed onto it once claimed, and a retried bundle writes the same
+     * block, with the same lines, under the same name.
+     */
+    public SelfT withResultFiles(String prefix) {
+      if (prefix == null || prefix.trim().isEmpty() || prefix.endsWith("/")) {
+        throw new IllegalArgumentException("withResultFiles: prefix must be a non-empty path not ending in '/', got '" + prefix + "'");
+      }
+      return with(b -> b.setResultFiles(prefix));
+    }
+
     /** Keeps jobs, uploaded files, result files, staged shards and the ledger; default false. */
     public SelfT withKeepArtifacts(boolean keepArtifacts) {
       return with(b -> b.setKeepArtifacts(keepArtifacts));
@@ -314,7 +331,8 @@ public final class GeminiBatchIO {
           c.maxJobWait(),
           c.maxAttempts(),
           c.keepArtifacts(),
-          c.resultBlockBytes());
+          c.resultBlockBytes(),
+          c.resultFiles());
     }
 
     /**
@@ -375,7 +393,8 @@ public final class GeminiBatchIO {
           .add(DisplayData.item("pollInterval", c.pollInterval()).withLabel("Poll interval"))
           .addIfNotNull(DisplayData.item("maxJobWait", c.maxJobWait()).withLabel("Longest wait for a job"))
           .add(DisplayData.item("maxAttempts", c.maxAttempts()).withLabel("Attempts per request, max"))
-          .add(DisplayData.item("keepArtifacts", c.keepArtifacts()).withLabel("Keep jobs and files"));
+          .add(DisplayData.item("keepArtifacts", c.keepArtifacts()).withLabel("Keep jobs and files"))
+          .addIfNotNull(DisplayData.item("resultFiles", c.resultFiles()).withLabel("Responses written to"));
     }
   }
 

@@ -51,6 +51,12 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
   final String name;
   final Class<OptionsT> optionsClass;
   final String defaultModel;
+  /**
+   * The responses are written by the connector's read step ({@code withResultFiles}), so that none
+   * crosses the runner's exchanges; false writes them with {@code WriteFiles} from the transform's
+   * output, the simple twin the tests compare against.
+   */
+  boolean resultFiles = true;
 
   BatchCommand(String name, Class<OptionsT> optionsClass, String defaultModel) {
     this.name = name;
@@ -85,16 +91,19 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
     private final Service service;
     private final String staging;
     private final Duration pollInterval;
+    private final String resultFiles;
 
-    Shared(GeminiBatchOptions options, Service service, String staging, Duration pollInterval) {
+    Shared(GeminiBatchOptions options, Service service, String staging, Duration pollInterval, String resultFiles) {
       this.options = options;
       this.service = service;
       this.staging = staging;
       this.pollInterval = pollInterval;
+      this.resultFiles = resultFiles;
     }
 
     <T extends GeminiBatchIO.BatchTransform<?, ?, T>> T configure(T transform) {
       T t = options.getModel() == null ? transform : transform.withModel(options.getModel());
+      t = resultFiles == null ? t : t.withResultFiles(resultFiles);
       return t.withBaseUrl(service.baseUrl())
           .withApiKeyProvider(service.apiKey())
           .withStagingLocation(staging)
@@ -130,12 +139,15 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
           options.getPollInterval() != null ? options.getPollInterval() : service.isEmulator() ? 1 : 30;
       Duration poll = pollInterval != null ? pollInterval : Duration.standardSeconds(pollSeconds);
       Pipeline pipeline = Pipeline.create(options);
+      String responseFiles = resultFiles ? outputName(options.getOutput(), "responses") : null;
       try {
         ResultT result =
             pipeline
                 .apply("ReadInput", InputLines.read(options.getInput(), fromPrompt(), fromRequest(), inputCoder()))
-                .apply(name, transform(options, new Shared(options, service, staging.location, poll)));
-        write(outputs(result), "responses", outputLine(), options.getOutput());
+                .apply(name, transform(options, new Shared(options, service, staging.location, poll, responseFiles)));
+        if (!resultFiles) {
+          write(outputs(result), "responses", outputLine(), options.getOutput());
+        }
         write(failures(result), "failures", JsonLines::failure, options.getOutput());
       } catch (IllegalArgumentException e) {
         // The connector's settings name the bad value and the valid range.
@@ -150,16 +162,22 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
    * Deletes the output files an earlier run left under the same {@code --output}: a rerun may
    * write its results in a different number of files, and the earlier run's would then stand
    * next to them under the same {@code PREFIX-responses-*.jsonl}. Only files named as this
-   * command names its own ({@code PREFIX-what-SSSSS-of-NNNNN.jsonl}) are touched.
+   * command names its own ({@code PREFIX-what-SSSSS-of-NNNNN.jsonl}, and the read step's {@code
+   * PREFIX-responses-JOBID-NNNNN.jsonl}) are touched.
    */
+  private static final java.util.regex.Pattern OWN_OUTPUT =
+      java.util.regex.Pattern.compile(".*-(responses|failures)-([0-9]{5}-of-[0-9]{5}|[A-Za-z0-9_-]+-[0-9]{5,})\\.jsonl");
+
   static void removeEarlierOutputs(String output, PrintStream err) throws IOException {
     List<ResourceId> earlier = new ArrayList<>();
     for (String what : List.of("responses", "failures")) {
-      String pattern = outputName(output, what) + "-[0-9][0-9][0-9][0-9][0-9]-of-[0-9][0-9][0-9][0-9][0-9].jsonl";
+      String pattern = outputName(output, what) + "-*[0-9][0-9][0-9][0-9][0-9].jsonl";
       MatchResult match = FileSystems.match(pattern, EmptyMatchTreatment.ALLOW);
       if (match.status() == MatchResult.Status.OK) {
         for (MatchResult.Metadata file : match.metadata()) {
-          earlier.add(file.resourceId());
+          if (OWN_OUTPUT.matcher(file.resourceId().getFilename()).matches()) {
+            earlier.add(file.resourceId());
+          }
         }
       }
     }
@@ -258,7 +276,8 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
             Locale.ROOT,
             "gemini-batch: done in %.1f s: %d responses, %d failures; batch jobs submitted: %d",
             seconds,
-            mine.getOrDefault("responses", 0L),
+            // The read step counts the responses it writes itself.
+            mine.getOrDefault("responses", resultFiles ? connector.getOrDefault("responses", 0L) : 0L),
             mine.getOrDefault("failures", 0L),
             connector.getOrDefault("jobsSubmitted", 0L)));
     long prompt = connector.getOrDefault("promptTokens", 0L);
