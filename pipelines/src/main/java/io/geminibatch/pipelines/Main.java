@@ -69,6 +69,7 @@ public final class Main {
     if (Args.wantsHelp(args)) {
       return help(command.name, command.optionsClass, args, out);
     }
+    ClassWarmer.start();
     return command.run(args, err, env);
   }
 
