@@ -69,7 +69,6 @@ public final class Main {
     if (Args.wantsHelp(args)) {
       return help(command.name, command.optionsClass, args, out);
     }
-    ClassWarmer.start();
     return command.run(args, err, env);
   }
 
