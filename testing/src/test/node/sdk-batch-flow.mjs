@@ -13,19 +13,11 @@ const [baseUrl, apiKey, promptsPath, outputPath, model = 'gemini-2.5-flash'] = p
 const mark = (name) => console.log(`sdk: mark ${name} ${Date.now()}`);
 mark('started');
 
-// Writes the lines in chunks of 10,000 (a write per line would cost more than the line).
 async function writeLines(path, lines) {
   const out = createWriteStream(path);
-  let chunk = [];
-  const flush = async () => {
-    if (!out.write(chunk.join(''))) await once(out, 'drain');
-    chunk = [];
-  };
   for await (const line of lines) {
-    chunk.push(line);
-    if (chunk.length === 10000) await flush();
+    if (!out.write(line)) await once(out, 'drain');
   }
-  await flush();
   out.end();
   await once(out, 'finish');
 }
