@@ -32,6 +32,8 @@ final class BatchSettings implements Serializable {
   final long resultBlockBytes;
   /** Waiting for quota and pacing the submissions; set once by {@code expand()}. */
   QueueSettings queue = QueueSettings.DEFAULT;
+  /** The prefix of the result files the read step writes, or null to emit the responses. */
+  final String resultFiles;
   /**
    * Names this application of the transform (made when the pipeline is built): its spilled packs
    * go under their own directory, so two transforms sharing a staging location never delete each
@@ -52,7 +54,8 @@ final class BatchSettings implements Serializable {
       Duration maxJobWait,
       int maxAttempts,
       boolean keepArtifacts,
-      long resultBlockBytes) {
+      long resultBlockBytes,
+      String resultFiles) {
     this.model = model;
     this.scope = hash8(kindName + "|" + model + "|" + stagingLocation);
     String base = stagingLocation.endsWith("/") ? stagingLocation : stagingLocation + "/";
@@ -71,6 +74,7 @@ final class BatchSettings implements Serializable {
     this.maxAttempts = maxAttempts;
     this.keepArtifacts = keepArtifacts;
     this.resultBlockBytes = resultBlockBytes;
+    this.resultFiles = resultFiles;
   }
 
   /** The display name of a shard's job attempt: deterministic, so a retry can find it. */

@@ -304,6 +304,23 @@ public final class GeminiBatchIO {
       return with(b -> b.setResultBlockBytes(resultBlockBytes));
     }
 
+    /**
+     * Writes the responses to files instead of emitting them: the step that reads a job's results
+     * writes each block of them (see {@link #withResultBlockBytes}) to {@code
+     * PREFIX-JOBID-NNNNN.jsonl} on any Beam file system, one {@code {"key": ..., "response": ...}}
+     * line per response ({@code "embedding"} for {@code embed()}), the response as the service sent
+     * it. No response then crosses the runner's exchanges, and {@code getResponses()} is empty;
+     * failures are emitted as always. Exactly once: a block goes to a hidden temporary file beside
+     * its final name and is renamed onto it once claimed, and a retried bundle writes the same
+     * block, with the same lines, under the same name.
+     */
+    public SelfT withResultFiles(String prefix) {
+      if (prefix == null || prefix.trim().isEmpty() || prefix.endsWith("/")) {
+        throw new IllegalArgumentException("withResultFiles: prefix must be a non-empty path not ending in '/', got '" + prefix + "'");
+      }
+      return with(b -> b.setResultFiles(prefix));
+    }
+
     /** Keeps jobs, uploaded files, result files, staged shards and the ledger; default false. */
     public SelfT withKeepArtifacts(boolean keepArtifacts) {
       return with(b -> b.setKeepArtifacts(keepArtifacts));
@@ -438,7 +455,8 @@ public final class GeminiBatchIO {
           c.maxJobWait(),
           c.maxAttempts(),
           c.keepArtifacts(),
-          c.resultBlockBytes());
+          c.resultBlockBytes(),
+          c.resultFiles());
       settings.queue = new QueueSettings(c.maxQueueWait(), c.maxConcurrentJobs(), c.maxEnqueuedTokens());
       return settings;
     }
@@ -509,7 +527,8 @@ public final class GeminiBatchIO {
           .add(DisplayData.item("maxConcurrentJobs", c.maxConcurrentJobs()).withLabel("Active jobs, max (0: no pacing)"))
           .add(DisplayData.item("maxEnqueuedTokens", c.maxEnqueuedTokens()).withLabel("Enqueued tokens, max (0: no pacing)"))
           .add(DisplayData.item("keepArtifacts", c.keepArtifacts()).withLabel("Keep jobs and files"))
-          .add(DisplayData.item("detached", c.detached()).withLabel("Submit only, do not wait for the jobs"));
+          .add(DisplayData.item("detached", c.detached()).withLabel("Submit only, do not wait for the jobs"))
+          .addIfNotNull(DisplayData.item("resultFiles", c.resultFiles()).withLabel("Responses written to"));
       if (!c.webhookUris().isEmpty()) {
         builder.add(
             DisplayData.item("webhookUris", String.join(", ", c.webhookUris()))

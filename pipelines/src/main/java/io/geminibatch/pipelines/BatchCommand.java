@@ -55,6 +55,12 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
   final String name;
   final Class<OptionsT> optionsClass;
   final String defaultModel;
+  /**
+   * The responses are written by the connector's read step ({@code withResultFiles}), so that none
+   * crosses the runner's exchanges; false writes them with {@code WriteFiles} from the transform's
+   * output, the simple twin the tests compare against.
+   */
+  boolean resultFiles = true;
 
   BatchCommand(String name, Class<OptionsT> optionsClass, String defaultModel) {
     this.name = name;
@@ -89,12 +95,14 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
     private final Service service;
     private final String staging;
     private final Duration pollInterval;
+    private final String resultFiles;
 
-    Shared(GeminiBatchOptions options, Service service, String staging, Duration pollInterval) {
+    Shared(GeminiBatchOptions options, Service service, String staging, Duration pollInterval, String resultFiles) {
       this.options = options;
       this.service = service;
       this.staging = staging;
       this.pollInterval = pollInterval;
+      this.resultFiles = resultFiles;
     }
 
     <T extends GeminiBatchIO.BatchTransform<?, ?, T>> T configure(T transform) {
@@ -103,6 +111,7 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
         // The events say which run the job belongs to: listen --stagingLocation finds its ledger.
         t = t.withWebhookConfig(options.getWebhookUri(), Map.of("stagingLocation", staging));
       }
+      t = resultFiles == null ? t : t.withResultFiles(resultFiles);
       return service.configure(t.withDetach(options.getDetach()))
           .withStagingLocation(staging)
           .withMaxRequestsPerJob(options.getMaxRequestsPerJob())
@@ -211,16 +220,19 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
       Duration poll = pollInterval != null ? pollInterval : Duration.standardSeconds(pollSeconds);
       InputLines.Format format = InputLines.Format.parse(options.getInputFormat());
       Pipeline pipeline = Pipeline.create(options);
+      String responseFiles = resultFiles ? outputName(options.getOutput(), "responses") : null;
       try {
         InputLines.Read<InT> read = InputLines.read(options.getInput(), format, fromPrompt(), fromRequest(), inputCoder());
         PCollectionTuple input = pipeline.apply("ReadInput", read);
         ResultT result =
             input
                 .get(read.requests)
-                .apply(name, transform(options, new Shared(options, service, staging.path, poll)));
+                .apply(name, transform(options, new Shared(options, service, staging.path, poll, responseFiles)));
         if (!options.getDetach()) {
           // Detached, nothing is written: the run that collects writes every result and failure.
-          write(outputs(result), "responses", outputLine(), options.getOutput(), null);
+          if (responseFiles == null) {
+            write(outputs(result), "responses", outputLine(), options.getOutput(), null);
+          }
           write(failures(result), "failures", JsonLines::failure, options.getOutput(), input.get(InputLines.INVALID));
         }
       } catch (IllegalArgumentException | UnsupportedOperationException e) {
@@ -266,16 +278,22 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
    * Deletes the output files an earlier run left under the same {@code --output}: a rerun may
    * write its results in a different number of files, and the earlier run's would then stand
    * next to them under the same {@code PREFIX-responses-*.jsonl}. Only files named as this
-   * command names its own ({@code PREFIX-what-SSSSS-of-NNNNN.jsonl}) are touched.
+   * command names its own ({@code PREFIX-what-SSSSS-of-NNNNN.jsonl}, and the read step's {@code
+   * PREFIX-responses-JOBID-NNNNN.jsonl}) are touched.
    */
+  private static final java.util.regex.Pattern OWN_OUTPUT =
+      java.util.regex.Pattern.compile(".*-(responses|failures)-([0-9]{5}-of-[0-9]{5}|[A-Za-z0-9_-]+-[0-9]{5,})\\.jsonl");
+
   static void removeEarlierOutputs(String output, PrintStream err) throws IOException {
     List<ResourceId> earlier = new ArrayList<>();
     for (String what : List.of("responses", "failures")) {
-      String pattern = outputName(output, what) + "-[0-9][0-9][0-9][0-9][0-9]-of-[0-9][0-9][0-9][0-9][0-9].jsonl";
+      String pattern = outputName(output, what) + "-*[0-9][0-9][0-9][0-9][0-9].jsonl";
       MatchResult match = FileSystems.match(pattern, EmptyMatchTreatment.ALLOW);
       if (match.status() == MatchResult.Status.OK) {
         for (MatchResult.Metadata file : match.metadata()) {
-          earlier.add(file.resourceId());
+          if (OWN_OUTPUT.matcher(file.resourceId().getFilename()).matches()) {
+            earlier.add(file.resourceId());
+          }
         }
       }
     }
@@ -400,7 +418,8 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
             Locale.ROOT,
             "gemini-batch: done in %.1f s: %d responses, %d failures; batch jobs submitted: %d",
             seconds,
-            mine.getOrDefault("responses", 0L),
+            // The read step counts the responses it writes itself.
+            mine.getOrDefault("responses", resultFiles ? connector.getOrDefault("responses", 0L) : 0L),
             mine.getOrDefault("failures", 0L),
             connector.getOrDefault("jobsSubmitted", 0L)));
     long prompt = connector.getOrDefault("promptTokens", 0L);

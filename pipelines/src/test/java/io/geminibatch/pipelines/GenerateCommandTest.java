@@ -110,6 +110,29 @@ class GenerateCommandTest {
   }
 
   @Test
+  void theResponsesTheReadStepWritesAreThoseTheWriteFilesTwinWrites() throws Exception {
+    Path input = Cli.EXAMPLES.resolve("requests.jsonl");
+    GenerateCommand twin = new GenerateCommand();
+    twin.resultFiles = false;
+    Path twinPrefix = tmp.resolve("twin");
+    try (java.io.PrintStream quiet = new java.io.PrintStream(java.io.OutputStream.nullOutputStream())) {
+      assertEquals(0, twin.run(new String[] {"--input=" + input, "--output=" + twinPrefix}, quiet, Cli.NO_KEY));
+    }
+    Path prefix = tmp.resolve("files");
+    generate(input, prefix);
+    Map<String, JsonNode> written = new HashMap<>();
+    for (JsonNode line : Cli.outputs(prefix, "responses")) {
+      assertEquals(null, written.put(line.get("key").asText(), line.get("response").get("candidates")), "one line per key");
+    }
+    Map<String, JsonNode> expected = new HashMap<>();
+    for (JsonNode line : Cli.outputs(twinPrefix, "responses")) {
+      expected.put(line.get("key").asText(), line.get("response").get("candidates"));
+    }
+    assertEquals(expected, written);
+    assertEquals(6, written.size());
+  }
+
+  @Test
   void exampleRequestsInTheBatchApiFormatKeepTheirKeys() throws IOException {
     Path input = Cli.EXAMPLES.resolve("requests.jsonl");
     Path prefix = tmp.resolve("requests");
