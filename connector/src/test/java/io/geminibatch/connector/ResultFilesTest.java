@@ -151,6 +151,38 @@ class ResultFilesTest {
   }
 
   @Test
+  void aShardWhoseRequestsAllFailAgainIsStagedUploadedAndNamedAnewInEachRound() throws IOException {
+    // Every request fails, so each round's shard holds the very lines of the round before. The
+    // rounds must not share the staged file, the upload or the display name: the earlier round's
+    // clean-up deleted the file under the later round's upload.
+    HashMap<String, String> prompts = GenerateTest.prompts(3);
+    emulator.setFaults(Faults.builder().requestErrorRate(1.0).build());
+    Pipeline p = TestPipelines.direct();
+    GeminiBatchIO.GenerateResult result =
+        GenerateTest.requests(p, prompts)
+            .apply(
+                TestPipelines.generate(emulator, dir.resolve("staging"))
+                    .withInlineThresholdBytes(0)
+                    .withMaxAttempts(4)
+                    .withResultFiles(dir.resolve("out").resolve("answers").toString()));
+    PAssert.that(result.getFailures())
+        .satisfies(
+            failures -> {
+              Set<String> keys = new HashSet<>();
+              for (GenerateFailure f : failures) {
+                assertTrue(keys.add(f.getKey()), "failed twice: " + f);
+                assertEquals(4, f.getAttempts(), f.toString());
+              }
+              assertEquals(prompts.keySet(), keys);
+              return null;
+            });
+    TestPipelines.run(p);
+    assertEquals(4, emulator.stats().batchesCreated(), emulator.stats().toString());
+    assertEquals(Set.of(1L), new HashSet<>(emulator.stats().createsByDisplayName().values()));
+    assertEquals(4, emulator.stats().calls("files.upload.start"), "one upload a round: " + emulator.stats().callsByEndpoint());
+  }
+
+  @Test
   void aBlockWrittenAgainReplacesItsFileWithTheSameName() throws IOException {
     String prefix = dir.resolve("sub").resolve("answers").toString();
     ResultFiles.BlockWriter first = new ResultFiles.BlockWriter(prefix, "batches/abc", 3);
