@@ -57,9 +57,8 @@ final class BatchSettings implements Serializable {
       long resultBlockBytes,
       String resultFiles) {
     this.model = model;
-    this.scope = hash8(kindName + "|" + model + "|" + stagingLocation);
-    String base = stagingLocation.endsWith("/") ? stagingLocation : stagingLocation + "/";
-    this.stagingDir = base + "gemini-batch-" + scope + "/";
+    this.scope = scope(kindName, model, stagingLocation);
+    this.stagingDir = stagingDir(kindName, model, stagingLocation);
     // Vertex AI jobs read and write objects of their own under the staging directory.
     this.client =
         client.getVertex() == null
@@ -91,6 +90,16 @@ final class BatchSettings implements Serializable {
   Duration maxPollInterval() {
     long poll = pollInterval.getMillis();
     return Duration.millis(Math.max(poll, Math.min(poll * 10, Duration.standardMinutes(10).getMillis())));
+  }
+
+  static String scope(String kindName, String model, String stagingLocation) {
+    return hash8(kindName + "|" + model + "|" + stagingLocation);
+  }
+
+  /** {@code STAGING/gemini-batch-SCOPE/}: where a transform's shards, spills and job ledger live. */
+  static String stagingDir(String kindName, String model, String stagingLocation) {
+    String base = stagingLocation.endsWith("/") ? stagingLocation : stagingLocation + "/";
+    return base + "gemini-batch-" + scope(kindName, model, stagingLocation) + "/";
   }
 
   private static String hash8(String s) {

@@ -1,6 +1,7 @@
 package io.geminibatch.connector;
 
 import com.google.auto.value.AutoValue;
+import io.geminibatch.connector.client.BatchKind;
 import io.geminibatch.connector.client.ApiKeyProvider;
 import io.geminibatch.connector.client.GeminiClientConfig;
 import java.util.List;
@@ -102,6 +103,27 @@ public final class GeminiBatchIO {
     abstract BatchConfig config();
 
     abstract SelfT withConfig(BatchConfig config);
+
+    /** {@code GENERATE} or {@code EMBED}: part of the staging directory's name. */
+    abstract String kindName();
+
+    /**
+     * The directory under {@link #withStagingLocation the staging location} where this transform
+     * keeps its staged shards and its job ledger ({@code STAGING/gemini-batch-SCOPE/}, SCOPE a hash
+     * of the kind, the model and the staging location). A run that keeps its artifacts ({@link
+     * #withKeepArtifacts}) and cleans up itself once its outputs are committed finds every job it
+     * created there: each {@code jobs/*.job} file holds a job's name and, on its second line, its
+     * uploaded input file's name, if any.
+     *
+     * @throws IllegalStateException when no staging location is set
+     */
+    public String stagingDirectory() {
+      String staging = config().stagingLocation();
+      if (staging == null || staging.isEmpty()) {
+        throw new IllegalStateException("stagingDirectory: call withStagingLocation first");
+      }
+      return BatchSettings.stagingDir(kindName(), config().model(), staging);
+    }
 
     private SelfT with(java.util.function.UnaryOperator<BatchConfig.Builder> change) {
       return withConfig(change.apply(config().toBuilder()).build());
@@ -467,7 +489,7 @@ public final class GeminiBatchIO {
      */
     <OutT> PCollectionTuple expandBatch(
         PCollection<InT> input, KindSupport<OutT> kind, TupleTag<OutT> responses) {
-      BatchSettings settings = settings(input.getPipeline(), kind.kind().name());
+      BatchSettings settings = settings(input.getPipeline(), kindName());
       TupleTag<GenerateFailure> failuresTag = BatchCore.FAILURES;
       ValidateFn<InT> validate = new ValidateFn<>(kind, settings.maxRequestBytes, failuresTag);
       boolean bounded = input.isBounded() == PCollection.IsBounded.BOUNDED;
@@ -563,6 +585,11 @@ public final class GeminiBatchIO {
       return toBuilder().setConfig(config).build();
     }
 
+    @Override
+    String kindName() {
+      return BatchKind.GENERATE.name();
+    }
+
     /** A system instruction for requests built from a prompt ({@link GenerateRequest#ofPrompt}). */
     public Generate withSystemInstruction(String systemInstruction) {
       if (systemInstruction == null || systemInstruction.isEmpty()) {
@@ -624,6 +651,11 @@ public final class GeminiBatchIO {
     @Override
     Embed withConfig(BatchConfig config) {
       return toBuilder().setConfig(config).build();
+    }
+
+    @Override
+    String kindName() {
+      return BatchKind.EMBED.name();
     }
 
     /**

@@ -116,7 +116,9 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
           .withStagingLocation(staging)
           .withMaxRequestsPerJob(options.getMaxRequestsPerJob())
           .withMaxAttempts(options.getMaxAttempts())
-          .withKeepArtifacts(options.getKeepArtifacts())
+          // The command cleans up itself once every output is written (RunCleanup): a run stopped
+          // midway keeps every job it created in the ledger, so the rerun pays for none twice.
+          .withKeepArtifacts(true)
           .withPollInterval(pollInterval)
           .withMaxQueueWait(QueueWatch.parseDuration("--maxQueueWait", options.getMaxQueueWait()))
           .withMaxConcurrentJobs(options.getMaxConcurrentJobs())
@@ -205,6 +207,7 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
         StagingLocations.of(name, options, service.baseUrl(), service.isEmulator());
     RunLock lock = staging.temporary ? null : RunLock.acquire(staging);
     boolean complete = false;
+    String stagingDirectory = null;
     try (StopNotice notice =
         StopNotice.register(staging, service, lock, commandLine != null ? commandLine : List.of("the same command"), err)) {
       if (!staging.temporary) {
@@ -224,10 +227,12 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
       try {
         InputLines.Read<InT> read = InputLines.read(options.getInput(), format, fromPrompt(), fromRequest(), inputCoder());
         PCollectionTuple input = pipeline.apply("ReadInput", read);
-        ResultT result =
-            input
-                .get(read.requests)
-                .apply(name, transform(options, new Shared(options, service, staging.path, poll, responseFiles)));
+        PTransform<PCollection<InT>, ResultT> transform =
+            transform(options, new Shared(options, service, staging.path, poll, responseFiles));
+        if (transform instanceof GeminiBatchIO.BatchTransform) {
+          stagingDirectory = ((GeminiBatchIO.BatchTransform<?, ?, ?>) transform).stagingDirectory();
+        }
+        ResultT result = input.get(read.requests).apply(name, transform);
         if (!options.getDetach()) {
           // Detached, nothing is written: the run that collects writes every result and failure.
           if (responseFiles == null) {
@@ -252,6 +257,11 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
         if (complete && options.getDetach()) {
           // The ledger holds the jobs: it stays for the run that collects them.
         } else if (complete || staging.temporary) {
+          if (complete && stagingDirectory != null && !options.getKeepArtifacts()) {
+            try (GeminiBatchClient client = service.client()) {
+              RunCleanup.cleanUp(stagingDirectory, client, err);
+            }
+          }
           int left = StagingLocations.deleteIfDone(staging, options.getKeepArtifacts());
           if (left > 0) {
             err.println("gemini-batch: " + staging + " still records " + left + " batch jobs of an earlier run"
