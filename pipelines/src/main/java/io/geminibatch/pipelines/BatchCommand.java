@@ -186,11 +186,23 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
             "--detach: the built-in emulator's jobs end with this process; give an API key (or --baseUrl"
                 + " of a standalone emulator and any --apiKey) to detach");
       }
+      String fingerprint = CompletedRun.fingerprint(commandLine, service.baseUrl(), options.getInput());
+      if (!options.getDetach() && !options.getRunAgain()) {
+        java.util.Optional<CompletedRun> done = CompletedRun.find(options.getOutput(), fingerprint);
+        if (done.isPresent()) {
+          err.println("gemini-batch: already done: this command completed at " + done.get().finished + " with "
+              + done.get().responses + " responses and " + done.get().failures + " failures in "
+              + outputName(options.getOutput(), "responses") + "-*.jsonl and " + outputName(options.getOutput(), "failures")
+              + "-*.jsonl (the input files are unchanged); nothing was sent. To run it again and pay again: --runAgain");
+          return 0;
+        }
+      }
       PipelineResult run = runPipeline(options, service, null, err);
       if (options.getDetach()) {
         detached(run, options, service, err);
       } else {
-        summarize(run, options, service, startNanos, err);
+        long[] counts = summarize(run, options, service, startNanos, err);
+        CompletedRun.record(options.getOutput(), fingerprint, counts[0], counts[1]);
       }
       return 0;
     }
@@ -245,6 +257,8 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
         throw new UsageException(e.getMessage());
       }
       if (!options.getDetach()) {
+        // No marker may stand over outputs this run has not finished (see CompletedRun).
+        CompletedRun.delete(options.getOutput());
         removeEarlierOutputs(options.getOutput(), err);
       }
       detachedStaging = staging;
@@ -418,19 +432,22 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
     }
   }
 
-  private void summarize(
+  /** Prints the run's summary; returns its responses and failures. */
+  private long[] summarize(
       PipelineResult run, GeminiBatchOptions options, Service service, long startNanos, PrintStream err) {
     Map<String, Long> mine = counters(run, NAMESPACE);
     Map<String, Long> connector = counters(run, CONNECTOR_NAMESPACE);
     double seconds = (System.nanoTime() - startNanos) / 1e9;
+    // The read step counts the responses it writes itself.
+    long responses = mine.getOrDefault("responses", resultFiles ? connector.getOrDefault("responses", 0L) : 0L);
+    long failures = mine.getOrDefault("failures", 0L);
     err.println(
         String.format(
             Locale.ROOT,
             "gemini-batch: done in %.1f s: %d responses, %d failures; batch jobs submitted: %d",
             seconds,
-            // The read step counts the responses it writes itself.
-            mine.getOrDefault("responses", resultFiles ? connector.getOrDefault("responses", 0L) : 0L),
-            mine.getOrDefault("failures", 0L),
+            responses,
+            failures,
             connector.getOrDefault("jobsSubmitted", 0L)));
     long prompt = connector.getOrDefault("promptTokens", 0L);
     long candidates = connector.getOrDefault("candidatesTokens", 0L);
@@ -444,6 +461,7 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
     err.println(
         "gemini-batch: wrote " + outputName(options.getOutput(), "responses") + "-*.jsonl and "
             + outputName(options.getOutput(), "failures") + "-*.jsonl");
+    return new long[] {responses, failures};
   }
 
   /** Counters of one namespace, summed over steps (attempted values: every runner has them). */
