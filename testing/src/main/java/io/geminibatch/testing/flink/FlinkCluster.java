@@ -238,6 +238,28 @@ public final class FlinkCluster implements AutoCloseable {
     }
   }
 
+  /** Cancels a job ({@code PATCH /jobs/<id>?mode=cancel}) and waits until Flink reports it cancelled. */
+  public void cancelJob(String jobId, Duration timeout) {
+    try {
+      HttpResponse<String> r =
+          http.send(
+              HttpRequest.newBuilder(URI.create("http://" + restAddress() + "/jobs/" + jobId + "?mode=cancel"))
+                  .method("PATCH", HttpRequest.BodyPublishers.noBody())
+                  .timeout(Duration.ofSeconds(10))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      if (r.statusCode() != 202) {
+        throw new IOException("cancel " + jobId + ": HTTP " + r.statusCode() + " " + r.body());
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+    await(() -> rest("/jobs/" + jobId).path("state").asText().equals("CANCELED"), timeout, "job " + jobId + " to be cancelled");
+  }
+
   /** Polls {@code condition} until it holds, or fails after {@code timeout} naming {@code what}. */
   public static void await(BooleanSupplier condition, Duration timeout, String what) {
     long deadline = System.nanoTime() + timeout.toNanos();
