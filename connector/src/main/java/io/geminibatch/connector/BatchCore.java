@@ -69,6 +69,8 @@ final class BatchCore<OutT> extends PTransform<PCollection<KV<Integer, Iterable<
     TupleTag<ResponseBatch<OutT>> batches = new TupleTag<ResponseBatch<OutT>>() {};
     ResponseBatch.BatchCoder<OutT> batchCoder = new ResponseBatch.BatchCoder<>(kind.outputCoder());
     List<PCollection<GenerateFailure>> allFailures = new ArrayList<>();
+    List<PCollection<CompletedJob>> allCompleted = new ArrayList<>();
+    List<PCollection<ShardRef>> retriesStaged = new ArrayList<>();
     PCollection<KeyedRequest> requests = null;
     PCollection<ShardRef> retriedShards = null;
     for (int attempt = 1; attempt <= settings.maxAttempts; attempt++) {
@@ -83,11 +85,12 @@ final class BatchCore<OutT> extends PTransform<PCollection<KV<Integer, Iterable<
       allFailures.add(staged.get(FAILURES).setCoder(GenerateFailure.FailureCoder.of()));
       PCollection<ShardRef> shards = staged.get(StageFn.SHARDS).setCoder(ShardRef.ShardRefCoder.INSTANCE);
       if (bounded && !settings.keepArtifacts) {
-        // Once the whole round is staged, its spilled packs have been read for the last time.
-        shards
-            .apply("Staged" + round, Window.<ShardRef>into(new GlobalWindows()))
-            .apply("CountStaged" + round, Combine.globally(Count.<ShardRef>combineFn()).withoutDefaults())
-            .apply("DeleteSpilledPacks" + round, ParDo.of(new DeleteSpillFn(PackSpill.dir(settings, attempt))));
+        if (attempt == 1) {
+          // Once the whole round is staged, its spilled packs have been read for the last time.
+          deleteSpillOnceStaged(shards, "", List.of(PackSpill.dir(settings, 1)));
+        } else {
+          retriesStaged.add(shards); // one step for all retry rounds, after the loop
+        }
       }
       if (retriedShards != null) {
         shards =
@@ -133,14 +136,27 @@ final class BatchCore<OutT> extends PTransform<PCollection<KV<Integer, Iterable<
       allFailures.add(events.get(FAILURES).setCoder(GenerateFailure.FailureCoder.of()));
       PCollection<CompletedJob> completed =
           events.get(JobEvent.SplitFn.COMPLETED_JOBS).setCoder(CompletedJob.CompletedJobCoder.INSTANCE);
-      if (!settings.keepArtifacts) {
-        completed
-            // Cleanup runs only once the results it follows are committed.
-            .apply("CommitResults" + round, Reshuffle.viaRandomKey())
-            .apply("CleanUp" + round, ParDo.of(new CleanupFn(settings)));
-      }
+      allCompleted.add(completed);
       requests = events.get(JobEvent.SplitFn.RETRY_REQUESTS).setCoder(KeyedRequest.KeyedRequestCoder.INSTANCE);
       retriedShards = events.get(JobEvent.SplitFn.RETRY_SHARDS).setCoder(ShardRef.ShardRefCoder.INSTANCE);
+    }
+    if (!settings.keepArtifacts && !allCompleted.isEmpty()) {
+      // One clean-up for every round: each step of a round costs its tasks on a batch runner
+      // even when the round has nothing to do (see the class comment).
+      (allCompleted.size() == 1
+              ? allCompleted.get(0)
+              : PCollectionList.of(allCompleted).apply("AllCompleted", Flatten.pCollections()))
+          // Cleanup runs only once the results it follows are committed.
+          .apply("CommitResults", Reshuffle.viaRandomKey())
+          .apply("CleanUp", ParDo.of(new CleanupFn(settings)));
+    }
+    if (!retriesStaged.isEmpty()) {
+      List<String> dirs = new ArrayList<>();
+      for (int attempt = 2; attempt < 2 + retriesStaged.size(); attempt++) {
+        dirs.add(PackSpill.dir(settings, attempt));
+      }
+      deleteSpillOnceStaged(
+          PCollectionList.of(retriesStaged).apply("RetriesStaged", Flatten.pCollections()), " (retries)", dirs);
     }
     // Empty when detached: the list starts from the pipeline so that Flatten has it.
     PCollection<OutT> outputs =
@@ -166,17 +182,27 @@ final class BatchCore<OutT> extends PTransform<PCollection<KV<Integer, Iterable<
     return packAndShard(requests, RequestSource.validated(), "Pack", attempt, settings);
   }
 
-  /** Deletes a round's spilled packs (see {@link PackSpill}). */
-  static final class DeleteSpillFn extends DoFn<Long, Void> {
-    private final String dir;
+  /** Deletes the packs spilled to {@code dirs} once all of {@code staged} is there. */
+  private static void deleteSpillOnceStaged(PCollection<ShardRef> staged, String suffix, List<String> dirs) {
+    staged
+        .apply("Staged" + suffix, Window.<ShardRef>into(new GlobalWindows()))
+        .apply("CountStaged" + suffix, Combine.globally(Count.<ShardRef>combineFn()).withoutDefaults())
+        .apply("DeleteSpilledPacks" + suffix, ParDo.of(new DeleteSpillFn(dirs)));
+  }
 
-    DeleteSpillFn(String dir) {
-      this.dir = dir;
+  /** Deletes rounds' spilled packs (see {@link PackSpill}). */
+  static final class DeleteSpillFn extends DoFn<Long, Void> {
+    private final List<String> dirs;
+
+    DeleteSpillFn(List<String> dirs) {
+      this.dirs = new ArrayList<>(dirs);
     }
 
     @ProcessElement
     public void process() throws java.io.IOException {
-      Staging.deleteMatching(dir + "*");
+      for (String dir : dirs) {
+        Staging.deleteMatching(dir + "*");
+      }
     }
   }
 

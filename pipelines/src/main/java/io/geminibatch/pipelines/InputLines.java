@@ -22,9 +22,9 @@ import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.Reshuffle;
 import org.apache.beam.sdk.transforms.SerializableBiFunction;
 import org.apache.beam.sdk.values.PBegin;
+import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.TupleTag;
-import org.apache.beam.sdk.values.TupleTagList;
 
 /**
  * Reads input files line by line and turns each non-blank line into a keyed request, or, for a
@@ -120,9 +120,7 @@ final class InputLines {
     if (line.isBlank()) {
       return null;
     }
-    boolean request =
-        format == Format.JSONL || (format == Format.AUTO && line.stripLeading().startsWith("{"));
-    if (!request) {
+    if (!isRequestLine(format, line)) {
       return new Line(lineKey(fileName, lineNumber, line), line, null, null);
     }
     return readRequestLine(fileName, lineNumber, line);
@@ -247,68 +245,112 @@ final class InputLines {
 
     @Override
     public PCollectionTuple expand(PBegin begin) {
-      PCollectionTuple lines =
+      PCollection<FileRanges.Range> ranges =
           begin
               .apply("Match", FileIO.match().filepattern(filepattern))
               .apply("Split", ParDo.of(new FileRanges.SplitFn(FileRanges.RANGE_BYTES)))
               .setCoder(FileRanges.RangeCoder.INSTANCE)
               // Ranges to every worker.
-              .apply("Spread", Reshuffle.viaRandomKey())
-              .apply(
-                  "Lines",
-                  ParDo.of(new ReadLinesFn<>(format, fromPrompt, fromRequest, requests))
-                      .withOutputTags(requests, TupleTagList.of(INVALID)));
-      lines.get(requests).setCoder(coder);
-      lines.get(INVALID).setCoder(ByteArrayCoder.of());
-      return lines;
+              .apply("Spread", Reshuffle.viaRandomKey());
+      // Two steps over the same ranges, not one step with two outputs: a runner that does not
+      // fuse a step of several outputs with the next (Flink's batch mode) would otherwise move
+      // every request through an exchange to the next step, and once more to the failures.
+      // Alone, the step of requests is fused with the connector's first step; the failures'
+      // step reads the ranges again, parsing only the lines that could fail.
+      PCollection<InT> requests =
+          ranges.apply("Lines", ParDo.of(new ReadLinesFn<>(format, fromPrompt, fromRequest))).setCoder(coder);
+      PCollection<byte[]> invalid =
+          ranges.apply("InvalidLines", ParDo.of(new InvalidLinesFn(format))).setCoder(ByteArrayCoder.of());
+      return PCollectionTuple.of(this.requests, requests).and(INVALID, invalid);
     }
   }
 
-  /** Streams one range's lines; never holds the file. */
+  /** Receives one range's lines, numbered as in their file. */
+  interface LineVisitor {
+    void line(long lineNumber, String text) throws IOException;
+  }
+
+  /** Streams one range's lines (a BOM before the first line dropped); never holds the file. */
+  static void forEachLine(FileRanges.Range range, LineVisitor visitor) throws IOException {
+    try (BufferedReader reader = range.open()) {
+      long lineNumber = range.firstLine - 1;
+      for (String text = reader.readLine(); text != null; text = reader.readLine()) {
+        lineNumber++;
+        if (lineNumber == 1 && text.startsWith("\uFEFF")) {
+          text = text.substring(1);
+        }
+        visitor.line(lineNumber, text);
+      }
+    }
+  }
+
+  /** Whether a non-blank line is a request line, one that may fail to parse. */
+  static boolean isRequestLine(Format format, String line) {
+    return format == Format.JSONL || (format == Format.AUTO && line.stripLeading().startsWith("{"));
+  }
+
+  static String fileName(FileRanges.Range range) {
+    return FileSystems.matchNewResource(range.file, false).getFilename();
+  }
+
+  /** The requests of one range's lines; lines that cannot be sent are {@link InvalidLinesFn}'s. */
   static final class ReadLinesFn<InT> extends DoFn<FileRanges.Range, InT> {
     private final Format format;
     private final SerializableBiFunction<String, String, InT> fromPrompt;
     private final SerializableBiFunction<String, String, InT> fromRequest;
-    private final TupleTag<InT> requests;
-    private final Counter failures = Metrics.counter(BatchCommand.NAMESPACE, "failures");
 
     ReadLinesFn(
         Format format,
         SerializableBiFunction<String, String, InT> fromPrompt,
-        SerializableBiFunction<String, String, InT> fromRequest,
-        TupleTag<InT> requests) {
+        SerializableBiFunction<String, String, InT> fromRequest) {
       this.format = format;
       this.fromPrompt = fromPrompt;
       this.fromRequest = fromRequest;
-      this.requests = requests;
     }
 
     @ProcessElement
-    public void process(@Element FileRanges.Range range, MultiOutputReceiver out) throws IOException {
-      String fileName = FileSystems.matchNewResource(range.file, false).getFilename();
-      try (BufferedReader reader = range.open()) {
-        long lineNumber = range.firstLine - 1;
-        for (String text = reader.readLine(); text != null; text = reader.readLine()) {
-          lineNumber++;
-          if (lineNumber == 1 && text.startsWith("\uFEFF")) {
-            text = text.substring(1);
-          }
-          Line line = parse(format, fileName, lineNumber, text);
-          if (line == null) {
-            continue;
-          }
-          if (line.error != null) {
-            failures.inc();
-            out.get(INVALID).output(JsonLines.invalidLine(line.key, line.error, INVALID_ARGUMENT));
-          } else {
-            out.get(requests)
-                .output(
-                    line.requestJson == null
-                        ? fromPrompt.apply(line.key, line.prompt)
-                        : fromRequest.apply(line.key, line.requestJson));
-          }
+    public void process(@Element FileRanges.Range range, OutputReceiver<InT> out) throws IOException {
+      String fileName = fileName(range);
+      forEachLine(range, (lineNumber, text) -> {
+        Line line = parse(format, fileName, lineNumber, text);
+        if (line != null && line.error == null) {
+          out.output(
+              line.requestJson == null
+                  ? fromPrompt.apply(line.key, line.prompt)
+                  : fromRequest.apply(line.key, line.requestJson));
         }
+      });
+    }
+  }
+
+  /**
+   * The failure lines of one range's request lines that cannot be sent. Prompt lines are never
+   * parsed (nor keyed), and with {@link Format#TEXT} the range is not read at all.
+   */
+  static final class InvalidLinesFn extends DoFn<FileRanges.Range, byte[]> {
+    private final Format format;
+    private final Counter failures = Metrics.counter(BatchCommand.NAMESPACE, "failures");
+
+    InvalidLinesFn(Format format) {
+      this.format = format;
+    }
+
+    @ProcessElement
+    public void process(@Element FileRanges.Range range, OutputReceiver<byte[]> out) throws IOException {
+      if (format == Format.TEXT) {
+        return;
       }
+      String fileName = fileName(range);
+      forEachLine(range, (lineNumber, text) -> {
+        if (text.isBlank() || !isRequestLine(format, text)) {
+          return;
+        }
+        Line line = parse(format, fileName, lineNumber, text);
+        if (line.error != null) {
+          failures.inc();
+          out.output(JsonLines.invalidLine(line.key, line.error, INVALID_ARGUMENT));
+        }
+      });
     }
   }
 }
