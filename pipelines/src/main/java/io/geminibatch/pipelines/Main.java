@@ -22,6 +22,8 @@ public final class Main {
   private Main() {}
 
   public static void main(String[] args) {
+    // This process runs one command: Beam's options registry holds what its command line names.
+    OptionsRegistry.startEmpty();
     System.exit(run(args, System.out, System.err));
   }
 
