@@ -157,9 +157,16 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
     OptionsT options = Args.parse(args, optionsClass);
     Args.refuseStreaming(options);
     FileSystems.setDefaultPipelineOptions(options);
-    Args.defaultRunner(args, options, inputBytes(options.getInput(), options), env);
-    CloudStorageChecks.checkWritable("--output", options.getOutput());
-    CloudStorageChecks.checkWritable("--stagingLocation", options.getStagingLocation());
+    boolean dryRun = Dataflow.dryRunDir(options) != null;
+    if (!Dataflow.prepare(args, options, env)) {
+      Args.defaultRunner(args, options, inputBytes(options.getInput(), options), env);
+    } else if (!dryRun || StagingLocations.isLocal(options.getInput())) {
+      inputBytes(options.getInput(), options); // a usage error when nothing matches (offline, local inputs only)
+    }
+    if (!dryRun) {
+      CloudStorageChecks.checkWritable("--output", options.getOutput());
+      CloudStorageChecks.checkWritable("--stagingLocation", StagingLocations.given(options));
+    }
     InputLines.Format.parse(options.getInputFormat());
     commandLine = new ArrayList<>(List.of(Help.JAR, name));
     collectArgs = new ArrayList<>(List.of(name));
@@ -176,6 +183,16 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
                 + " of a standalone emulator and any --apiKey) to detach");
       }
       PipelineResult run = runPipeline(options, service, null, err);
+      if (dryRun) {
+        err.println("gemini-batch: dry run: the Dataflow job is in " + Dataflow.dryRunDir(options) + " ("
+            + Dataflow.JOB_FILE + ", its specification; " + Dataflow.PIPELINE_FILE + ", the portable pipeline);"
+            + " nothing was submitted");
+        return 0;
+      }
+      if (Dataflow.submitOnly && Dataflow.isDataflow(options)) {
+        err.println("gemini-batch: submitted to Dataflow: " + run);
+        return 0;
+      }
       if (options.getDetach()) {
         detached(run, options, service, err);
       } else {
@@ -194,11 +211,14 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
       throws UsageException, IOException {
     StagingLocations.Location staging =
         StagingLocations.of(name, options, service.baseUrl(), service.isEmulator());
-    RunLock lock = staging.temporary ? null : RunLock.acquire(staging);
+    // A dry run touches nothing of the staging location: it only builds the job.
+    boolean dryRun = Dataflow.dryRunDir(options) != null;
+    RunLock lock = staging.temporary || dryRun ? null : RunLock.acquire(staging);
     boolean complete = false;
+    boolean submitted = false; // and not waited for: the job's files stay
     try (StopNotice notice =
         StopNotice.register(staging, service, lock, commandLine != null ? commandLine : List.of("the same command"), err)) {
-      if (!staging.temporary) {
+      if (!staging.temporary && !dryRun) {
         int[] creating = new int[1];
         int earlier = StagingLocations.recordedJobs(staging, creating).size() + creating[0];
         if (earlier > 0) {
@@ -227,6 +247,12 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
         // The connector's settings name the bad value and the valid range.
         throw new UsageException(e.getMessage());
       }
+      if (dryRun || (Dataflow.submitOnly && Dataflow.isDataflow(options))) {
+        // Dataflow writes the job's files (a dry run) or submits it, and returns.
+        PipelineResult run = pipeline.run();
+        submitted = true;
+        return run;
+      }
       if (!options.getDetach()) {
         removeEarlierOutputs(options.getOutput(), err);
       }
@@ -237,7 +263,7 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
       return run;
     } finally {
       try {
-        if (complete && options.getDetach()) {
+        if (submitted || (complete && options.getDetach())) {
           // The ledger holds the jobs: it stays for the run that collects them.
         } else if (complete || staging.temporary) {
           int left = StagingLocations.deleteIfDone(staging, options.getKeepArtifacts());

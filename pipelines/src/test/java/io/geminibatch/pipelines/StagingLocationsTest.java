@@ -59,6 +59,29 @@ class StagingLocationsTest {
     assertFalse(Files.exists(Path.of(builtIn.path)));
   }
 
+  /**
+   * --stagingLocation is also Dataflow's option (the jar carries its runner): it parses on every
+   * runner, its unset value is never Dataflow's default, and on Dataflow the command's files go
+   * to a subfolder of Dataflow's, which a complete run never deletes.
+   */
+  @Test
+  void onDataflowAGivenLocationIsSharedThroughASubfolderAndTheDefaultStaysUnderTheTempLocation() throws Exception {
+    GeminiBatchOptions unset = options("--tempLocation=gs://bkt/temp", "--runner=DataflowRunner");
+    assertEquals(null, StagingLocations.given(unset));
+    StagingLocations.Location derived = StagingLocations.of("generate", unset, "u", false);
+    assertTrue(derived.derived);
+    assertTrue(derived.path.matches("gs://bkt/temp/gemini-batch-generate-[0-9a-f]{12}/"), derived.path);
+
+    GeminiBatchOptions given = options("--stagingLocation=gs://bkt/stage", "--runner=DataflowRunner");
+    StagingLocations.Location shared = StagingLocations.of("generate", given, "u", false);
+    assertEquals("gs://bkt/stage/" + Dataflow.STAGING_SUBFOLDER, shared.path);
+    assertFalse(shared.derived, "never deleted");
+    assertEquals("gs://bkt/stage", given.getStagingLocation(), "Dataflow's own value is left as given");
+
+    GeminiBatchOptions direct = options("--stagingLocation=" + tmp.resolve("mine"), "--runner=DirectRunner");
+    assertEquals(tmp.resolve("mine") + "/", StagingLocations.of("generate", direct, "u", false).path);
+  }
+
   @Test
   void aCompleteRunDeletesItsLocationUnlessTheLedgerStillHoldsJobs() throws Exception {
     StagingLocations.Location loc = StagingLocations.of("generate", options(), "u", false);
