@@ -190,7 +190,7 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
         return 0;
       }
       if (Dataflow.submitOnly && Dataflow.isDataflow(options)) {
-        err.println("gemini-batch: submitted to Dataflow: " + run);
+        err.println("gemini-batch: submitted to Dataflow: " + Dataflow.describe(run));
         return 0;
       }
       if (options.getDetach()) {
@@ -247,14 +247,14 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
         // The connector's settings name the bad value and the valid range.
         throw new UsageException(e.getMessage());
       }
+      if (!options.getDetach() && !dryRun) {
+        removeEarlierOutputs(options.getOutput(), err);
+      }
       if (dryRun || (Dataflow.submitOnly && Dataflow.isDataflow(options))) {
         // Dataflow writes the job's files (a dry run) or submits it, and returns.
         PipelineResult run = pipeline.run();
         submitted = true;
         return run;
-      }
-      if (!options.getDetach()) {
-        removeEarlierOutputs(options.getOutput(), err);
       }
       detachedStaging = staging;
       PipelineResult run =

@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import org.apache.beam.runners.dataflow.DataflowPipelineJob;
 import org.apache.beam.runners.dataflow.DataflowRunner;
 import org.apache.beam.runners.dataflow.options.DataflowPipelineDebugOptions;
 import org.apache.beam.runners.dataflow.options.DataflowPipelineOptions;
@@ -16,6 +17,7 @@ import org.apache.beam.runners.dataflow.util.PackageUtil;
 import org.apache.beam.runners.dataflow.util.Stager;
 import org.apache.beam.sdk.extensions.gcp.auth.NoopCredentialFactory;
 import org.apache.beam.sdk.extensions.gcp.storage.NoopPathValidator;
+import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.options.ExperimentalOptions;
 import org.apache.beam.sdk.options.PipelineOptions;
 
@@ -62,6 +64,15 @@ final class Dataflow {
   static volatile boolean submitOnly;
 
   private Dataflow() {}
+
+  /** The submitted job, as the console names it. */
+  static String describe(PipelineResult run) {
+    if (run instanceof DataflowPipelineJob) {
+      DataflowPipelineJob job = (DataflowPipelineJob) run;
+      return "job " + job.getJobId() + " (project " + job.getProjectId() + ", region " + job.getRegion() + ")";
+    }
+    return String.valueOf(run);
+  }
 
   static boolean isDataflow(PipelineOptions options) {
     return options.getRunner() != null && DataflowRunner.class.isAssignableFrom(options.getRunner());
