@@ -12,6 +12,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Properties;
+import org.apache.beam.runners.dataflow.options.DataflowPipelineOptions;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -78,8 +80,14 @@ class StagingLocationsTest {
     assertFalse(shared.derived, "never deleted");
     assertEquals("gs://bkt/stage", given.getStagingLocation(), "Dataflow's own value is left as given");
 
-    GeminiBatchOptions direct = options("--stagingLocation=" + tmp.resolve("mine"), "--runner=DirectRunner");
-    assertEquals(tmp.resolve("mine") + "/", StagingLocations.of("generate", direct, "u", false).path);
+    // Dataflow's options are registered here (the jar registers them when asked for Dataflow):
+    // the two declarations of stagingLocation coexist on every runner.
+    assertTrue(PipelineOptionsFactory.getRegisteredOptions().contains(DataflowPipelineOptions.class));
+    for (String runner : List.of("DirectRunner", "FlinkRunner")) {
+      GeminiBatchOptions local = options("--stagingLocation=" + tmp.resolve("mine"), "--runner=" + runner);
+      assertEquals(tmp.resolve("mine") + "/", StagingLocations.of("generate", local, "u", false).path, runner);
+      assertEquals(null, StagingLocations.given(options("--runner=" + runner)), runner);
+    }
   }
 
   @Test
