@@ -276,21 +276,26 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, ResponseBatch<OutT>> {
     boolean complete = false;
     if (from < RECONCILE) {
       long blockSize = b.getResponsesFile() != null ? settings.resultBlockBytes : INLINE_BLOCK;
-      ResultBlocks blocks = new ResultBlocks(from, blockSize, tracker, out, clock);
-      forEachResult(job, b, blocks.firstPosition(), true, (position, key, partial, raw, start, end, error) -> {
-        blocks.moveTo(position);
-        if (key == null || error != null) {
-          blocks.anomaly(); // settled in the reconciliation pass, where the request is at hand
-          return;
-        }
-        if (!blocks.emitted.add(key)) {
-          LOG.warn("Batch {} returned key {} twice; the second result is ignored", job.jobName, key);
-          blocks.anomaly();
-          return;
-        }
-        blocks.add(kind.toOutput(key, partial, raw, start, end, job.jobName), end - start + key.length());
-      });
-      blocks.flush();
+      ResultBlocks blocks = new ResultBlocks(job.jobName, from, blockSize, tracker, out, clock);
+      try {
+        forEachResult(job, b, blocks.firstPosition(), true, (position, key, partial, raw, start, end, error) -> {
+          blocks.moveTo(position);
+          if (key == null || error != null) {
+            blocks.anomaly(); // settled in the reconciliation pass, where the request is at hand
+            return;
+          }
+          if (!blocks.emitted.add(key)) {
+            LOG.warn("Batch {} returned key {} twice; the second result is ignored", job.jobName, key);
+            blocks.anomaly();
+            return;
+          }
+          blocks.add(kind.toOutput(key, partial, raw, start, end, job.jobName), end - start + key.length());
+        });
+        blocks.flush();
+      } catch (IOException | RuntimeException e) {
+        blocks.abort();
+        throw e;
+      }
       complete = blocks.complete(job.shard.requestCount);
     }
     if (!complete && from < DONE) {
@@ -307,7 +312,9 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, ResponseBatch<OutT>> {
    * of it is emitted. The position claimed for block {@code k} is {@code ((k + 1) << 32) | c},
    * {@code c} the responses emitted up to its end, so that a read resumed after a checkpoint
    * (whose restriction starts one past the last claim) knows where to start and how many came
-   * before it: a job read in several bundles needs no second pass to tell it is complete.
+   * before it: a job read in several bundles needs no second pass to tell it is complete. With
+   * {@code withResultFiles} a block's responses are written to its file ({@link ResultFiles})
+   * as they are read, and the file is committed once the block is claimed; nothing is emitted.
    */
   private final class ResultBlocks {
     private final long blockSize;
@@ -318,6 +325,11 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, ResponseBatch<OutT>> {
     /** Where the pending outputs are cut into batches of about {@link ResponseBatch#TARGET_BYTES}. */
     private final java.util.List<Integer> cuts = new java.util.ArrayList<>();
     private long bytesSinceCut;
+    private final String jobName;
+    /** The current block's file, with {@code withResultFiles}; null until its first response. */
+    private ResultFiles.BlockWriter file;
+    private long written;
+    private final long[] tokens = new long[2];
     /** Keys emitted by this read (a resumed read cannot see those of earlier bundles). */
     final FingerprintSet emitted = new FingerprintSet();
     private final boolean resumed;
@@ -325,7 +337,8 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, ResponseBatch<OutT>> {
     private long count;
     private boolean anomalies;
 
-    ResultBlocks(long from, long blockSize, RestrictionTracker<OffsetRange, Long> tracker, MultiOutputReceiver out, StageClock clock) {
+    ResultBlocks(String jobName, long from, long blockSize, RestrictionTracker<OffsetRange, Long> tracker, MultiOutputReceiver out, StageClock clock) {
+      this.jobName = jobName;
       this.blockSize = blockSize;
       this.tracker = tracker;
       this.out = out;
@@ -342,7 +355,7 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, ResponseBatch<OutT>> {
     }
 
     /** Before the result at {@code position}: claims and emits the blocks before its own. */
-    void moveTo(long position) {
+    void moveTo(long position) throws IOException {
       long k = position / blockSize;
       if (k != block) {
         flush();
@@ -350,7 +363,16 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, ResponseBatch<OutT>> {
       }
     }
 
-    void add(OutT output, int bytes) {
+    void add(OutT output, int bytes) throws IOException {
+      if (settings.resultFiles != null) {
+        if (file == null) {
+          file = new ResultFiles.BlockWriter(settings.resultFiles, jobName, block);
+        }
+        file.write(kind.resultLine(output));
+        kind.count(output, tokens);
+        written++;
+        return;
+      }
       pending.add(output);
       bytesSinceCut += bytes;
       if (bytesSinceCut >= ResponseBatch.TARGET_BYTES) {
@@ -363,8 +385,12 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, ResponseBatch<OutT>> {
       anomalies = true;
     }
 
-    /** Claims the current block and emits what it holds. */
-    void flush() {
+    /** Claims the current block and emits what it holds, or commits its file. */
+    void flush() throws IOException {
+      if (settings.resultFiles != null) {
+        flushFile();
+        return;
+      }
       if (pending.isEmpty() && !anomalies) {
         return; // nothing read in this block
       }
@@ -395,6 +421,41 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, ResponseBatch<OutT>> {
       if (tracker.currentRestriction().getTo() <= position + 1) {
         // The runner took a checkpoint meanwhile: stop before reading a block that is not ours.
         throw new Yielded();
+      }
+    }
+
+    private void flushFile() throws IOException {
+      if (written == 0 && !anomalies) {
+        return; // nothing read in this block
+      }
+      count += written;
+      long position = ((block + 1) << 32) | count;
+      try {
+        claim(tracker, position);
+      } catch (Yielded y) {
+        abort();
+        throw y;
+      }
+      if (file != null) {
+        file.commit();
+        file = null;
+      }
+      metrics.responses.inc(written);
+      metrics.promptTokens.inc(tokens[0]);
+      metrics.candidatesTokens.inc(tokens[1]);
+      written = 0;
+      tokens[0] = 0;
+      tokens[1] = 0;
+      if (tracker.currentRestriction().getTo() <= position + 1) {
+        throw new Yielded();
+      }
+    }
+
+    /** Drops the current block's file, if any (its claim or its read failed). */
+    void abort() {
+      if (file != null) {
+        file.abort();
+        file = null;
       }
     }
 

@@ -51,6 +51,9 @@ abstract class BatchConfig implements Serializable {
   /** Bytes of a result file claimed, and emitted, at once (see AwaitJobFn). */
   abstract long resultBlockBytes();
 
+  /** Where the read step writes the responses itself (see withResultFiles); null: emitted. */
+  abstract @Nullable String resultFiles();
+
   abstract int maxRetries();
 
   /** How long a shard may wait for the service's quota before its requests fail. */
@@ -154,6 +157,8 @@ abstract class BatchConfig implements Serializable {
     abstract Builder setKeepArtifacts(boolean v);
 
     abstract Builder setResultBlockBytes(long v);
+
+    abstract Builder setResultFiles(String v);
 
     abstract Builder setMaxRetries(int v);
 

@@ -32,6 +32,8 @@ final class BatchSettings implements Serializable {
   final long resultBlockBytes;
   /** Waiting for quota and pacing the submissions; set once by {@code expand()}. */
   QueueSettings queue = QueueSettings.DEFAULT;
+  /** The prefix of the result files the read step writes, or null to emit the responses. */
+  final String resultFiles;
   /**
    * Names this application of the transform (made when the pipeline is built): its spilled packs
    * go under their own directory, so two transforms sharing a staging location never delete each
@@ -52,11 +54,11 @@ final class BatchSettings implements Serializable {
       Duration maxJobWait,
       int maxAttempts,
       boolean keepArtifacts,
-      long resultBlockBytes) {
+      long resultBlockBytes,
+      String resultFiles) {
     this.model = model;
-    this.scope = hash8(kindName + "|" + model + "|" + stagingLocation);
-    String base = stagingLocation.endsWith("/") ? stagingLocation : stagingLocation + "/";
-    this.stagingDir = base + "gemini-batch-" + scope + "/";
+    this.scope = scope(kindName, model, stagingLocation);
+    this.stagingDir = stagingDir(kindName, model, stagingLocation);
     // Vertex AI jobs read and write objects of their own under the staging directory.
     this.client =
         client.getVertex() == null
@@ -71,6 +73,7 @@ final class BatchSettings implements Serializable {
     this.maxAttempts = maxAttempts;
     this.keepArtifacts = keepArtifacts;
     this.resultBlockBytes = resultBlockBytes;
+    this.resultFiles = resultFiles;
   }
 
   /** The display name of a shard's job attempt: deterministic, so a retry can find it. */
@@ -87,6 +90,16 @@ final class BatchSettings implements Serializable {
   Duration maxPollInterval() {
     long poll = pollInterval.getMillis();
     return Duration.millis(Math.max(poll, Math.min(poll * 10, Duration.standardMinutes(10).getMillis())));
+  }
+
+  static String scope(String kindName, String model, String stagingLocation) {
+    return hash8(kindName + "|" + model + "|" + stagingLocation);
+  }
+
+  /** {@code STAGING/gemini-batch-SCOPE/}: where a transform's shards, spills and job ledger live. */
+  static String stagingDir(String kindName, String model, String stagingLocation) {
+    String base = stagingLocation.endsWith("/") ? stagingLocation : stagingLocation + "/";
+    return base + "gemini-batch-" + scope(kindName, model, stagingLocation) + "/";
   }
 
   private static String hash8(String s) {

@@ -171,4 +171,11 @@ final class EmbedKind extends KindSupport<EmbedResponse> {
 
   @Override
   void count(EmbedResponse output, long[] tokens) {}
+
+  private static final byte[] EMBEDDING_FIELD = Json.utf8(",\"embedding\":");
+
+  @Override
+  byte[] resultLine(EmbedResponse output) {
+    return keyedLine(output.getKey(), EMBEDDING_FIELD, output.getEmbeddingJsonUtf8());
+  }
 }

@@ -1,6 +1,7 @@
 package io.geminibatch.connector;
 
 import com.google.auto.value.AutoValue;
+import io.geminibatch.connector.client.BatchKind;
 import io.geminibatch.connector.client.ApiKeyProvider;
 import io.geminibatch.connector.client.GeminiClientConfig;
 import java.util.List;
@@ -102,6 +103,27 @@ public final class GeminiBatchIO {
     abstract BatchConfig config();
 
     abstract SelfT withConfig(BatchConfig config);
+
+    /** {@code GENERATE} or {@code EMBED}: part of the staging directory's name. */
+    abstract String kindName();
+
+    /**
+     * The directory under {@link #withStagingLocation the staging location} where this transform
+     * keeps its staged shards and its job ledger ({@code STAGING/gemini-batch-SCOPE/}, SCOPE a hash
+     * of the kind, the model and the staging location). A run that keeps its artifacts ({@link
+     * #withKeepArtifacts}) and cleans up itself once its outputs are committed finds every job it
+     * created there: each {@code jobs/*.job} file holds a job's name and, on its second line, its
+     * uploaded input file's name, if any.
+     *
+     * @throws IllegalStateException when no staging location is set
+     */
+    public String stagingDirectory() {
+      String staging = config().stagingLocation();
+      if (staging == null || staging.isEmpty()) {
+        throw new IllegalStateException("stagingDirectory: call withStagingLocation first");
+      }
+      return BatchSettings.stagingDir(kindName(), config().model(), staging);
+    }
 
     private SelfT with(java.util.function.UnaryOperator<BatchConfig.Builder> change) {
       return withConfig(change.apply(config().toBuilder()).build());
@@ -304,6 +326,23 @@ public final class GeminiBatchIO {
       return with(b -> b.setResultBlockBytes(resultBlockBytes));
     }
 
+    /**
+     * Writes the responses to files instead of emitting them: the step that reads a job's results
+     * writes each block of them (see {@link #withResultBlockBytes}) to {@code
+     * PREFIX-JOBID-NNNNN.jsonl} on any Beam file system, one {@code {"key": ..., "response": ...}}
+     * line per response ({@code "embedding"} for {@code embed()}), the response as the service sent
+     * it. No response then crosses the runner's exchanges, and {@code getResponses()} is empty;
+     * failures are emitted as always. Exactly once: a block goes to a hidden temporary file beside
+     * its final name and is renamed onto it once claimed, and a retried bundle writes the same
+     * block, with the same lines, under the same name.
+     */
+    public SelfT withResultFiles(String prefix) {
+      if (prefix == null || prefix.trim().isEmpty() || prefix.endsWith("/")) {
+        throw new IllegalArgumentException("withResultFiles: prefix must be a non-empty path not ending in '/', got '" + prefix + "'");
+      }
+      return with(b -> b.setResultFiles(prefix));
+    }
+
     /** Keeps jobs, uploaded files, result files, staged shards and the ledger; default false. */
     public SelfT withKeepArtifacts(boolean keepArtifacts) {
       return with(b -> b.setKeepArtifacts(keepArtifacts));
@@ -438,7 +477,8 @@ public final class GeminiBatchIO {
           c.maxJobWait(),
           c.maxAttempts(),
           c.keepArtifacts(),
-          c.resultBlockBytes());
+          c.resultBlockBytes(),
+          c.resultFiles());
       settings.queue = new QueueSettings(c.maxQueueWait(), c.maxConcurrentJobs(), c.maxEnqueuedTokens());
       return settings;
     }
@@ -449,7 +489,7 @@ public final class GeminiBatchIO {
      */
     <OutT> PCollectionTuple expandBatch(
         PCollection<InT> input, KindSupport<OutT> kind, TupleTag<OutT> responses) {
-      BatchSettings settings = settings(input.getPipeline(), kind.kind().name());
+      BatchSettings settings = settings(input.getPipeline(), kindName());
       TupleTag<GenerateFailure> failuresTag = BatchCore.FAILURES;
       ValidateFn<InT> validate = new ValidateFn<>(kind, settings.maxRequestBytes, failuresTag);
       boolean bounded = input.isBounded() == PCollection.IsBounded.BOUNDED;
@@ -509,7 +549,8 @@ public final class GeminiBatchIO {
           .add(DisplayData.item("maxConcurrentJobs", c.maxConcurrentJobs()).withLabel("Active jobs, max (0: no pacing)"))
           .add(DisplayData.item("maxEnqueuedTokens", c.maxEnqueuedTokens()).withLabel("Enqueued tokens, max (0: no pacing)"))
           .add(DisplayData.item("keepArtifacts", c.keepArtifacts()).withLabel("Keep jobs and files"))
-          .add(DisplayData.item("detached", c.detached()).withLabel("Submit only, do not wait for the jobs"));
+          .add(DisplayData.item("detached", c.detached()).withLabel("Submit only, do not wait for the jobs"))
+          .addIfNotNull(DisplayData.item("resultFiles", c.resultFiles()).withLabel("Responses written to"));
       if (!c.webhookUris().isEmpty()) {
         builder.add(
             DisplayData.item("webhookUris", String.join(", ", c.webhookUris()))
@@ -542,6 +583,11 @@ public final class GeminiBatchIO {
     @Override
     Generate withConfig(BatchConfig config) {
       return toBuilder().setConfig(config).build();
+    }
+
+    @Override
+    String kindName() {
+      return BatchKind.GENERATE.name();
     }
 
     /** A system instruction for requests built from a prompt ({@link GenerateRequest#ofPrompt}). */
@@ -605,6 +651,11 @@ public final class GeminiBatchIO {
     @Override
     Embed withConfig(BatchConfig config) {
       return toBuilder().setConfig(config).build();
+    }
+
+    @Override
+    String kindName() {
+      return BatchKind.EMBED.name();
     }
 
     /**

@@ -125,6 +125,13 @@ final class GenerateKind extends KindSupport<GenerateResponse> {
         jobName);
   }
 
+  private static final byte[] RESPONSE_FIELD = Json.utf8(",\"response\":");
+
+  @Override
+  byte[] resultLine(GenerateResponse output) {
+    return keyedLine(output.getKey(), RESPONSE_FIELD, output.getResponseJsonUtf8());
+  }
+
   @Override
   void count(GenerateResponse output, long[] tokens) {
     tokens[0] += output.getPromptTokenCount();

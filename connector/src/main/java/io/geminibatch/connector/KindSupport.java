@@ -88,4 +88,25 @@ abstract class KindSupport<OutT> implements Serializable {
    * the metrics once per block of outputs (a metric update costs a thread-local look-up).
    */
   abstract void count(OutT output, long[] tokens);
+
+  /**
+   * One output as a line of a result file (see {@code withResultFiles}): {@code {"key": ...,
+   * FIELD: ...}} and a newline, the value as the service sent it.
+   */
+  abstract byte[] resultLine(OutT output);
+
+  private static final byte[] KEY = Json.utf8("{\"key\":");
+  private static final byte[] END = Json.utf8("}\n");
+
+  /** {@code {"key":KEY,FIELD:VALUE}\n} in one array; {@code field} is {@code ,"name":}. */
+  static byte[] keyedLine(String key, byte[] field, byte[] value) {
+    byte[] quoted = Json.quoteUtf8(key);
+    byte[] line = new byte[KEY.length + quoted.length + field.length + value.length + END.length];
+    int at = 0;
+    for (byte[] part : new byte[][] {KEY, quoted, field, value, END}) {
+      System.arraycopy(part, 0, line, at, part.length);
+      at += part.length;
+    }
+    return line;
+  }
 }

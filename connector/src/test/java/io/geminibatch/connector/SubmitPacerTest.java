@@ -16,7 +16,7 @@ class SubmitPacerTest {
     BatchSettings s =
         new BatchSettings(
             GeminiClientConfig.builder().apiKey(ApiKeyProvider.of("k")).build(), "GENERATE", "models/m", "/tmp/s",
-            100, 1 << 20, 0, 1 << 10, Duration.millis(10), null, 3, false, 1 << 20);
+            100, 1 << 20, 0, 1 << 10, Duration.millis(10), null, 3, false, 1 << 20, null);
     s.queue = new QueueSettings(Duration.standardHours(1), jobs, tokens);
     return s;
   }

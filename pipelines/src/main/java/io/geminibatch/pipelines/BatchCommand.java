@@ -55,6 +55,12 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
   final String name;
   final Class<OptionsT> optionsClass;
   final String defaultModel;
+  /**
+   * The responses are written by the connector's read step ({@code withResultFiles}), so that none
+   * crosses the runner's exchanges; false writes them with {@code WriteFiles} from the transform's
+   * output, the simple twin the tests compare against.
+   */
+  boolean resultFiles = true;
 
   BatchCommand(String name, Class<OptionsT> optionsClass, String defaultModel) {
     this.name = name;
@@ -89,12 +95,14 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
     private final Service service;
     private final String staging;
     private final Duration pollInterval;
+    private final String resultFiles;
 
-    Shared(GeminiBatchOptions options, Service service, String staging, Duration pollInterval) {
+    Shared(GeminiBatchOptions options, Service service, String staging, Duration pollInterval, String resultFiles) {
       this.options = options;
       this.service = service;
       this.staging = staging;
       this.pollInterval = pollInterval;
+      this.resultFiles = resultFiles;
     }
 
     <T extends GeminiBatchIO.BatchTransform<?, ?, T>> T configure(T transform) {
@@ -103,11 +111,14 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
         // The events say which run the job belongs to: listen --stagingLocation finds its ledger.
         t = t.withWebhookConfig(options.getWebhookUri(), Map.of("stagingLocation", staging));
       }
+      t = resultFiles == null ? t : t.withResultFiles(resultFiles);
       return service.configure(t.withDetach(options.getDetach()))
           .withStagingLocation(staging)
           .withMaxRequestsPerJob(options.getMaxRequestsPerJob())
           .withMaxAttempts(options.getMaxAttempts())
-          .withKeepArtifacts(options.getKeepArtifacts())
+          // The command cleans up itself once every output is written (RunCleanup): a run stopped
+          // midway keeps every job it created in the ledger, so the rerun pays for none twice.
+          .withKeepArtifacts(true)
           .withPollInterval(pollInterval)
           .withMaxQueueWait(QueueWatch.parseDuration("--maxQueueWait", options.getMaxQueueWait()))
           .withMaxConcurrentJobs(options.getMaxConcurrentJobs())
@@ -182,6 +193,18 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
             "--detach: the built-in emulator's jobs end with this process; give an API key (or --baseUrl"
                 + " of a standalone emulator and any --apiKey) to detach");
       }
+      // A dry run reads nothing of the input or the output (they may be gs:// paths, offline).
+      String fingerprint = dryRun ? null : CompletedRun.fingerprint(commandLine, service.baseUrl(), options.getInput());
+      if (!options.getDetach() && !options.getRunAgain() && !dryRun) {
+        java.util.Optional<CompletedRun> done = CompletedRun.find(options.getOutput(), fingerprint);
+        if (done.isPresent()) {
+          err.println("gemini-batch: already done: this command completed at " + done.get().finished + " with "
+              + done.get().responses + " responses and " + done.get().failures + " failures in "
+              + outputName(options.getOutput(), "responses") + "-*.jsonl and " + outputName(options.getOutput(), "failures")
+              + "-*.jsonl (the input files are unchanged); nothing was sent. To run it again and pay again: --runAgain");
+          return 0;
+        }
+      }
       PipelineResult run = runPipeline(options, service, null, err);
       if (dryRun) {
         err.println("gemini-batch: dry run: the Dataflow job is in " + Dataflow.dryRunDir(options) + " ("
@@ -196,7 +219,8 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
       if (options.getDetach()) {
         detached(run, options, service, err);
       } else {
-        summarize(run, options, service, startNanos, err);
+        long[] counts = summarize(run, options, service, startNanos, err);
+        CompletedRun.record(options.getOutput(), fingerprint, counts[0], counts[1]);
       }
       return 0;
     }
@@ -216,6 +240,7 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
     RunLock lock = staging.temporary || dryRun ? null : RunLock.acquire(staging);
     boolean complete = false;
     boolean submitted = false; // and not waited for: the job's files stay
+    String stagingDirectory = null;
     try (StopNotice notice =
         StopNotice.register(staging, service, lock, commandLine != null ? commandLine : List.of("the same command"), err)) {
       if (!staging.temporary && !dryRun) {
@@ -231,16 +256,21 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
       Duration poll = pollInterval != null ? pollInterval : Duration.standardSeconds(pollSeconds);
       InputLines.Format format = InputLines.Format.parse(options.getInputFormat());
       Pipeline pipeline = Pipeline.create(options);
+      String responseFiles = resultFiles ? outputName(options.getOutput(), "responses") : null;
       try {
         InputLines.Read<InT> read = InputLines.read(options.getInput(), format, fromPrompt(), fromRequest(), inputCoder());
         PCollectionTuple input = pipeline.apply("ReadInput", read);
-        ResultT result =
-            input
-                .get(read.requests)
-                .apply(name, transform(options, new Shared(options, service, staging.path, poll)));
+        PTransform<PCollection<InT>, ResultT> transform =
+            transform(options, new Shared(options, service, staging.path, poll, responseFiles));
+        if (transform instanceof GeminiBatchIO.BatchTransform) {
+          stagingDirectory = ((GeminiBatchIO.BatchTransform<?, ?, ?>) transform).stagingDirectory();
+        }
+        ResultT result = input.get(read.requests).apply(name, transform);
         if (!options.getDetach()) {
           // Detached, nothing is written: the run that collects writes every result and failure.
-          write(outputs(result), "responses", outputLine(), options.getOutput(), null);
+          if (responseFiles == null) {
+            write(outputs(result), "responses", outputLine(), options.getOutput(), null);
+          }
           write(failures(result), "failures", JsonLines::failure, options.getOutput(), input.get(InputLines.INVALID));
         }
       } catch (IllegalArgumentException | UnsupportedOperationException e) {
@@ -248,6 +278,8 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
         throw new UsageException(e.getMessage());
       }
       if (!options.getDetach() && !dryRun) {
+        // No marker may stand over outputs this run has not finished (see CompletedRun).
+        CompletedRun.delete(options.getOutput());
         removeEarlierOutputs(options.getOutput(), err);
       }
       if (dryRun || (Dataflow.submitOnly && Dataflow.isDataflow(options))) {
@@ -266,6 +298,11 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
         if (submitted || (complete && options.getDetach())) {
           // The ledger holds the jobs: it stays for the run that collects them.
         } else if (complete || staging.temporary) {
+          if (complete && stagingDirectory != null && !options.getKeepArtifacts()) {
+            try (GeminiBatchClient client = service.client()) {
+              RunCleanup.cleanUp(stagingDirectory, client, err);
+            }
+          }
           int left = StagingLocations.deleteIfDone(staging, options.getKeepArtifacts());
           if (left > 0) {
             err.println("gemini-batch: " + staging + " still records " + left + " batch jobs of an earlier run"
@@ -292,16 +329,22 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
    * Deletes the output files an earlier run left under the same {@code --output}: a rerun may
    * write its results in a different number of files, and the earlier run's would then stand
    * next to them under the same {@code PREFIX-responses-*.jsonl}. Only files named as this
-   * command names its own ({@code PREFIX-what-SSSSS-of-NNNNN.jsonl}) are touched.
+   * command names its own ({@code PREFIX-what-SSSSS-of-NNNNN.jsonl}, and the read step's {@code
+   * PREFIX-responses-JOBID-NNNNN.jsonl}) are touched.
    */
+  private static final java.util.regex.Pattern OWN_OUTPUT =
+      java.util.regex.Pattern.compile(".*-(responses|failures)-([0-9]{5}-of-[0-9]{5}|[A-Za-z0-9_-]+-[0-9]{5,})\\.jsonl");
+
   static void removeEarlierOutputs(String output, PrintStream err) throws IOException {
     List<ResourceId> earlier = new ArrayList<>();
     for (String what : List.of("responses", "failures")) {
-      String pattern = outputName(output, what) + "-[0-9][0-9][0-9][0-9][0-9]-of-[0-9][0-9][0-9][0-9][0-9].jsonl";
+      String pattern = outputName(output, what) + "-*[0-9][0-9][0-9][0-9][0-9].jsonl";
       MatchResult match = FileSystems.match(pattern, EmptyMatchTreatment.ALLOW);
       if (match.status() == MatchResult.Status.OK) {
         for (MatchResult.Metadata file : match.metadata()) {
-          earlier.add(file.resourceId());
+          if (OWN_OUTPUT.matcher(file.resourceId().getFilename()).matches()) {
+            earlier.add(file.resourceId());
+          }
         }
       }
     }
@@ -416,18 +459,22 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
     }
   }
 
-  private void summarize(
+  /** Prints the run's summary; returns its responses and failures. */
+  private long[] summarize(
       PipelineResult run, GeminiBatchOptions options, Service service, long startNanos, PrintStream err) {
     Map<String, Long> mine = counters(run, NAMESPACE);
     Map<String, Long> connector = counters(run, CONNECTOR_NAMESPACE);
     double seconds = (System.nanoTime() - startNanos) / 1e9;
+    // The read step counts the responses it writes itself.
+    long responses = mine.getOrDefault("responses", resultFiles ? connector.getOrDefault("responses", 0L) : 0L);
+    long failures = mine.getOrDefault("failures", 0L);
     err.println(
         String.format(
             Locale.ROOT,
             "gemini-batch: done in %.1f s: %d responses, %d failures; batch jobs submitted: %d",
             seconds,
-            mine.getOrDefault("responses", 0L),
-            mine.getOrDefault("failures", 0L),
+            responses,
+            failures,
             connector.getOrDefault("jobsSubmitted", 0L)));
     long prompt = connector.getOrDefault("promptTokens", 0L);
     long candidates = connector.getOrDefault("candidatesTokens", 0L);
@@ -441,6 +488,7 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
     err.println(
         "gemini-batch: wrote " + outputName(options.getOutput(), "responses") + "-*.jsonl and "
             + outputName(options.getOutput(), "failures") + "-*.jsonl");
+    return new long[] {responses, failures};
   }
 
   /** Counters of one namespace, summed over steps (attempted values: every runner has them). */

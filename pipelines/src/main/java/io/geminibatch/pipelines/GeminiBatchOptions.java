@@ -101,6 +101,14 @@ public interface GeminiBatchOptions extends ServiceOptions {
 
   void setMaxEnqueuedTokens(Long maxEnqueuedTokens);
 
+  @Description(
+      "Run even though the same command already completed on the same input (PREFIX-run.json says so):"
+          + " every request is sent, and paid for, again.")
+  @Default.Boolean(false)
+  Boolean getRunAgain();
+
+  void setRunAgain(Boolean runAgain);
+
   @Description("Keep the batch jobs, uploaded files and staged shards instead of deleting them.")
   @Default.Boolean(false)
   Boolean getKeepArtifacts();

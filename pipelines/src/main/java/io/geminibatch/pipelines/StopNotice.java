@@ -89,7 +89,7 @@ final class StopNotice implements AutoCloseable {
     }
     m.append(running).append(" batch job").append(running == 1 ? " is" : "s are").append(" still running on the service");
     if (finished > 0) {
-      m.append(", ").append(finished).append(" finished with results not yet read");
+      m.append(", ").append(finished).append(" finished (the rerun reads their results again; reading is free)");
     }
     if (creating[0] > 0) {
       m.append(", ").append(creating[0]).append(" being created");

@@ -110,6 +110,29 @@ class GenerateCommandTest {
   }
 
   @Test
+  void theResponsesTheReadStepWritesAreThoseTheWriteFilesTwinWrites() throws Exception {
+    Path input = Cli.EXAMPLES.resolve("requests.jsonl");
+    GenerateCommand twin = new GenerateCommand();
+    twin.resultFiles = false;
+    Path twinPrefix = tmp.resolve("twin");
+    try (java.io.PrintStream quiet = new java.io.PrintStream(java.io.OutputStream.nullOutputStream())) {
+      assertEquals(0, twin.run(new String[] {"--input=" + input, "--output=" + twinPrefix}, quiet, Cli.NO_KEY));
+    }
+    Path prefix = tmp.resolve("files");
+    generate(input, prefix);
+    Map<String, JsonNode> written = new HashMap<>();
+    for (JsonNode line : Cli.outputs(prefix, "responses")) {
+      assertEquals(null, written.put(line.get("key").asText(), line.get("response").get("candidates")), "one line per key");
+    }
+    Map<String, JsonNode> expected = new HashMap<>();
+    for (JsonNode line : Cli.outputs(twinPrefix, "responses")) {
+      expected.put(line.get("key").asText(), line.get("response").get("candidates"));
+    }
+    assertEquals(expected, written);
+    assertEquals(6, written.size());
+  }
+
+  @Test
   void exampleRequestsInTheBatchApiFormatKeepTheirKeys() throws IOException {
     Path input = Cli.EXAMPLES.resolve("requests.jsonl");
     Path prefix = tmp.resolve("requests");
@@ -187,6 +210,45 @@ class GenerateCommandTest {
       assertFalse(run.err.contains("built-in"), run.err);
       assertFalse(run.out.contains(key) || run.err.contains(key), "the key was printed:\n" + run);
       assertEchoes(expectedAnswers(Cli.EXAMPLES.resolve("prompts.txt")), prefix);
+    }
+  }
+
+  @Test
+  void theSameCommandAfterACompleteRunPaysNothingUntilTheInputChangesOrRunAgainIsGiven() throws IOException {
+    String key = "sk-test-done-once";
+    try (GeminiEmulator service = GeminiEmulator.builder().apiKey(key).jobLatency(Duration.ofMillis(200)).start()) {
+      Path input = tmp.resolve("prompts.txt");
+      Files.copy(Cli.EXAMPLES.resolve("prompts.txt"), input);
+      Path prefix = tmp.resolve("once/answers");
+      String[] args = {"--apiKey=" + key, "--baseUrl=" + service.baseUrl(), "--pollInterval=1"};
+      generate(input, prefix, args);
+      assertEquals(1, service.stats().batchesCreated());
+      assertTrue(Files.isRegularFile(tmp.resolve("once/answers-run.json")));
+
+      Cli again = generate(input, prefix, args);
+      assertEquals(1, service.stats().batchesCreated(), "the same command on the same input created a job: " + again.err);
+      assertTrue(again.err.contains("gemini-batch: already done: this command completed at "), again.err);
+      assertTrue(again.err.contains("20 responses and 0 failures") && again.err.contains("--runAgain"), again.err);
+      assertFalse(again.err.contains(key), again.err);
+      assertEchoes(expectedAnswers(input), prefix);
+
+      generate(input, prefix, "--apiKey=" + key, "--baseUrl=" + service.baseUrl(), "--pollInterval=1", "--runAgain");
+      assertEquals(2, service.stats().batchesCreated(), "--runAgain runs");
+
+      Files.writeString(input, "one more prompt\n", java.nio.file.StandardOpenOption.APPEND);
+      Cli changed = generate(input, prefix, args);
+      assertEquals(3, service.stats().batchesCreated(), "a changed input runs: " + changed.err);
+      assertEchoes(expectedAnswers(input), prefix);
+
+      // A marker never stands for outputs that are no longer there: the user deleted them.
+      try (java.util.stream.Stream<Path> files = Files.list(tmp.resolve("once"))) {
+        for (Path f : files.filter(f -> f.getFileName().toString().endsWith(".jsonl")).toList()) {
+          Files.delete(f);
+        }
+      }
+      generate(input, prefix, args);
+      assertEquals(4, service.stats().batchesCreated(), "outputs deleted: the command runs again");
+      assertEchoes(expectedAnswers(input), prefix);
     }
   }
 

@@ -132,6 +132,64 @@ class StopAndRerunJarIT {
     }
   }
 
+  /**
+   * Stopped after some of its jobs were collected (their responses on disk): those jobs must stay
+   * in the ledger until the whole run is written, or the rerun would stage and pay for their
+   * requests a second time (it did, before the command line cleaned up after the run instead of
+   * job by job). One job may be active at a time, so that the jobs finish one after another.
+   */
+  @Test
+  void aRunStoppedAfterSomeJobsWereCollectedPaysForNoneTwice() throws Exception {
+    String jar = System.getProperty("gemini.jar");
+    assumeTrue(jar != null, "runs in the integration-test phase, on the packaged jar");
+    String url = startEmulator("--job-latency", "PT1S", "--max-active-jobs", "1");
+    Path input = tmp.resolve("prompts.txt");
+    Files.write(input, IntStream.rangeClosed(1, 30).mapToObj(i -> "collected prompt " + i).toList());
+    Files.createDirectories(tmp.resolve("out"));
+    List<String> command =
+        List.of("java", "-jar", jar, "generate", "--input=prompts.txt", "--output=out/answers",
+            "--baseUrl=" + url, "--apiKey=any-key", "--pollInterval=1", "--maxRequestsPerJob=10");
+
+    Process first = start(command, "first");
+    await(Duration.ofMinutes(3), () -> !first.isAlive() || responseFiles() >= 1, "a job's responses on disk");
+    assertTrue(first.isAlive(), "the first run is still running: " + Files.readString(tmp.resolve("first.err")));
+    first.destroy();
+    assertTrue(first.waitFor(2, TimeUnit.MINUTES), "the first run stops");
+    String firstErr = Files.readString(tmp.resolve("first.err"));
+    assertTrue(firstErr.contains("run the same command again to collect them without paying twice"), firstErr);
+
+    Process rerun = start(command, "rerun");
+    assertTrue(rerun.waitFor(4, TimeUnit.MINUTES), "the rerun ends");
+    String rerunErr = Files.readString(tmp.resolve("rerun.err"));
+    assertEquals(0, rerun.exitValue(), rerunErr);
+
+    JsonNode end = stats(url);
+    Map<String, Integer> creates = new java.util.TreeMap<>();
+    end.get("createsByDisplayName").fields().forEachRemaining(e -> creates.put(e.getKey(), e.getValue().asInt()));
+    assertEquals(3, creates.size(), end.toString());
+    assertEquals(Set.of(1), new HashSet<>(creates.values()), "every job created once: " + creates + "\n" + rerunErr);
+    List<JsonNode> responses = Cli.outputs(tmp.resolve("out/answers"), "responses");
+    assertEquals(30, responses.size(), rerunErr);
+    assertEquals(30, responses.stream().map(r -> r.get("key").asText()).collect(Collectors.toSet()).size());
+    assertEquals(List.of(), Cli.outputs(tmp.resolve("out/answers"), "failures"));
+    // The clean-up after the run deleted every job and file it created.
+    assertEquals(0, end.get("jobsByState").size(), "no job left on the service: " + end);
+    assertEquals(0, end.get("filesStored").asInt(), "no file left on the service: " + end);
+    try (Stream<Path> left = Files.list(tmp.resolve("out"))) {
+      assertEquals(List.of(), left.filter(p -> p.getFileName().toString().contains("staging")).toList(),
+          "the staging location is deleted after a complete run");
+    }
+  }
+
+  /** Response files the read step has put in place ({@code out/answers-responses-JOB-NNNNN.jsonl}). */
+  private long responseFiles() {
+    try (Stream<Path> files = Files.list(tmp.resolve("out"))) {
+      return files.filter(p -> p.getFileName().toString().matches("answers-responses-.+-\\d{5}\\.jsonl")).count();
+    } catch (IOException e) {
+      return 0;
+    }
+  }
+
   /** Jobs recorded in the first run's ledger ({@code out/answers-staging-*}/.../jobs/*.job). */
   private long jobsRecorded() {
     try (Stream<Path> files = Files.walk(tmp.resolve("out"))) {
@@ -153,11 +211,13 @@ class StopAndRerunJarIT {
   }
 
   /** A standalone emulator process on a free port; its jobs take 15 s, so that the first run is stopped while they run. */
-  private String startEmulator() throws IOException {
+  private String startEmulator(String... flags) throws IOException {
+    List<String> command = new ArrayList<>(List.of(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp", System.getProperty("java.class.path"),
+        "io.geminibatch.testing.EmulatorMain", "--port", "0"));
+    command.addAll(flags.length > 0 ? List.of(flags) : List.of("--job-latency", "PT15S"));
     Process emulator =
-        new ProcessBuilder(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp", System.getProperty("java.class.path"),
-                "io.geminibatch.testing.EmulatorMain", "--port", "0", "--job-latency", "PT15S")
+        new ProcessBuilder(command)
             .redirectErrorStream(true)
             .start();
     processes.add(emulator);
