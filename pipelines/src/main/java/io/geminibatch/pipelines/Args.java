@@ -130,6 +130,7 @@ final class Args {
 
   private static <T extends PipelineOptions> T parse(String[] args, Class<T> options, boolean validate)
       throws UsageException {
+    Dataflow.registerOptionsIfAsked(args);
     OptionsRegistry.registerFor(args, options);
     try {
       PipelineOptionsFactory.Builder builder = PipelineOptionsFactory.fromArgs(args);

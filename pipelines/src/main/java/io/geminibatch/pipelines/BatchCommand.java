@@ -168,9 +168,16 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
     OptionsT options = Args.parse(args, optionsClass);
     Args.refuseStreaming(options);
     FileSystems.setDefaultPipelineOptions(options);
-    Args.defaultRunner(args, options, inputBytes(options.getInput(), options), env);
-    CloudStorageChecks.checkWritable("--output", options.getOutput());
-    CloudStorageChecks.checkWritable("--stagingLocation", options.getStagingLocation());
+    boolean dryRun = Dataflow.dryRunDir(options) != null;
+    if (!Dataflow.prepare(args, options, env)) {
+      Args.defaultRunner(args, options, inputBytes(options.getInput(), options), env);
+    } else if (!dryRun || StagingLocations.isLocal(options.getInput())) {
+      inputBytes(options.getInput(), options); // a usage error when nothing matches (offline, local inputs only)
+    }
+    if (!dryRun) {
+      CloudStorageChecks.checkWritable("--output", options.getOutput());
+      CloudStorageChecks.checkWritable("--stagingLocation", StagingLocations.given(options));
+    }
     InputLines.Format.parse(options.getInputFormat());
     commandLine = new ArrayList<>(List.of(Help.JAR, name));
     collectArgs = new ArrayList<>(List.of(name));
@@ -186,8 +193,9 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
             "--detach: the built-in emulator's jobs end with this process; give an API key (or --baseUrl"
                 + " of a standalone emulator and any --apiKey) to detach");
       }
-      String fingerprint = CompletedRun.fingerprint(commandLine, service.baseUrl(), options.getInput());
-      if (!options.getDetach() && !options.getRunAgain()) {
+      // A dry run reads nothing of the input or the output (they may be gs:// paths, offline).
+      String fingerprint = dryRun ? null : CompletedRun.fingerprint(commandLine, service.baseUrl(), options.getInput());
+      if (!options.getDetach() && !options.getRunAgain() && !dryRun) {
         java.util.Optional<CompletedRun> done = CompletedRun.find(options.getOutput(), fingerprint);
         if (done.isPresent()) {
           err.println("gemini-batch: already done: this command completed at " + done.get().finished + " with "
@@ -198,6 +206,16 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
         }
       }
       PipelineResult run = runPipeline(options, service, null, err);
+      if (dryRun) {
+        err.println("gemini-batch: dry run: the Dataflow job is in " + Dataflow.dryRunDir(options) + " ("
+            + Dataflow.JOB_FILE + ", its specification; " + Dataflow.PIPELINE_FILE + ", the portable pipeline);"
+            + " nothing was submitted");
+        return 0;
+      }
+      if (Dataflow.submitOnly && Dataflow.isDataflow(options)) {
+        err.println("gemini-batch: submitted to Dataflow: " + Dataflow.describe(run));
+        return 0;
+      }
       if (options.getDetach()) {
         detached(run, options, service, err);
       } else {
@@ -217,12 +235,15 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
       throws UsageException, IOException {
     StagingLocations.Location staging =
         StagingLocations.of(name, options, service.baseUrl(), service.isEmulator());
-    RunLock lock = staging.temporary ? null : RunLock.acquire(staging);
+    // A dry run touches nothing of the staging location: it only builds the job.
+    boolean dryRun = Dataflow.dryRunDir(options) != null;
+    RunLock lock = staging.temporary || dryRun ? null : RunLock.acquire(staging);
     boolean complete = false;
+    boolean submitted = false; // and not waited for: the job's files stay
     String stagingDirectory = null;
     try (StopNotice notice =
         StopNotice.register(staging, service, lock, commandLine != null ? commandLine : List.of("the same command"), err)) {
-      if (!staging.temporary) {
+      if (!staging.temporary && !dryRun) {
         int[] creating = new int[1];
         int earlier = StagingLocations.recordedJobs(staging, creating).size() + creating[0];
         if (earlier > 0) {
@@ -256,10 +277,16 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
         // The connector's settings name the bad value and the valid range.
         throw new UsageException(e.getMessage());
       }
-      if (!options.getDetach()) {
+      if (!options.getDetach() && !dryRun) {
         // No marker may stand over outputs this run has not finished (see CompletedRun).
         CompletedRun.delete(options.getOutput());
         removeEarlierOutputs(options.getOutput(), err);
+      }
+      if (dryRun || (Dataflow.submitOnly && Dataflow.isDataflow(options))) {
+        // Dataflow writes the job's files (a dry run) or submits it, and returns.
+        PipelineResult run = pipeline.run();
+        submitted = true;
+        return run;
       }
       detachedStaging = staging;
       PipelineResult run =
@@ -268,7 +295,7 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
       return run;
     } finally {
       try {
-        if (complete && options.getDetach()) {
+        if (submitted || (complete && options.getDetach())) {
           // The ledger holds the jobs: it stays for the run that collects them.
         } else if (complete || staging.temporary) {
           if (complete && stagingDirectory != null && !options.getKeepArtifacts()) {

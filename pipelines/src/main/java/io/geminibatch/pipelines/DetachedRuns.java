@@ -55,7 +55,9 @@ final class DetachedRuns {
   static List<Run> find(String stagingLocation, String output) throws IOException {
     List<String> globs = new ArrayList<>();
     if (stagingLocation != null) {
-      globs.add((stagingLocation.endsWith("/") ? stagingLocation : stagingLocation + "/") + FILE);
+      String dir = stagingLocation.endsWith("/") ? stagingLocation : stagingLocation + "/";
+      globs.add(dir + FILE);
+      globs.add(dir + Dataflow.STAGING_SUBFOLDER + FILE); // a run on Dataflow
     }
     if (output != null) {
       globs.add(BatchCommand.outputName(StagingLocations.absolute(output), "staging-") + "*/" + FILE);

@@ -1,5 +1,6 @@
 package io.geminibatch.pipelines;
 
+import org.apache.beam.runners.dataflow.options.DataflowPipelineOptions;
 import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
 import org.apache.beam.sdk.options.Validation;
@@ -43,9 +44,21 @@ public interface GeminiBatchOptions extends ServiceOptions {
 
   void setModel(String model);
 
+  /**
+   * Dataflow's option of the same name ({@link DataflowPipelineOptions#getStagingLocation}) is
+   * declared with the same type and the same {@code @Default}, as Beam requires of a property two
+   * registered interfaces declare: the jar carries the Dataflow runner, and any other annotation
+   * here fails the parsing of every command line. That default (a folder under
+   * --gcpTempLocation) is Dataflow's alone: the command never calls this getter for an unset
+   * option, it asks {@link StagingLocations#given}. On Dataflow the command's files go to a
+   * subfolder of a given location ({@link Dataflow#STAGING_SUBFOLDER}).
+   */
   @Description(
-      "Directory for staged shards and the job ledger (local, gs://...). Default: --tempLocation,"
-          + " else a new temporary directory. Re-running with the same one reattaches to its jobs.")
+      "Directory for staged shards and the job ledger (local, gs://...). Default: a folder under"
+          + " --tempLocation, else next to the output, derived from the run and deleted once it completes."
+          + " Re-running with the same one reattaches to its jobs. On Dataflow it is also Dataflow's own"
+          + " (the jar is uploaded there), and the command's files go to its gemini-batch/ subfolder.")
+  @Default.InstanceFactory(DataflowPipelineOptions.StagingLocationFactory.class)
   String getStagingLocation();
 
   void setStagingLocation(String stagingLocation);
@@ -110,6 +123,14 @@ public interface GeminiBatchOptions extends ServiceOptions {
   Boolean getDetach();
 
   void setDetach(Boolean detach);
+
+  @Description(
+      "Build the Dataflow job offline into this directory and stop: job.json (the job's specification,"
+          + " as a template file) and pipeline.pb (the portable pipeline); nothing is uploaded or submitted"
+          + " and no Google credentials are needed. Implies --runner=DataflowRunner.")
+  String getDryRun();
+
+  void setDryRun(String dryRun);
 
   @Description(
       "A URL the service POSTs a signed event to when each batch job of this run ends (the jobs'"

@@ -155,6 +155,7 @@ final class Help {
    * name; false when there is none of that name.
    */
   static boolean beamOptions(String name, PrintStream out) {
+    Dataflow.registerOptionsIfAsked(new String[] {"--help=" + name});
     OptionsRegistry.registerAll();
     for (Class<? extends PipelineOptions> c : PipelineOptionsFactory.getRegisteredOptions()) {
       if (c.getSimpleName().equals(name) || c.getName().equals(name)) {

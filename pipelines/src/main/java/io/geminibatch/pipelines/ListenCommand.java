@@ -129,10 +129,9 @@ final class ListenCommand {
     Sink sink = new Sink(events, out, seen);
     String apiKey = o.getApiKey();
     o.setApiKey(null);
+    String staging = StagingLocations.given(o);
     Collector collector =
-        o.getStagingLocation() == null && o.getOutput() == null
-            ? null
-            : new Collector(o.getStagingLocation(), o.getOutput(), apiKey, env, err);
+        staging == null && o.getOutput() == null ? null : new Collector(staging, o.getOutput(), apiKey, env, err);
     server.createContext("/", ex -> handle(ex, verifier, sink, collector, err));
     ExecutorService threads = Executors.newFixedThreadPool(4);
     server.setExecutor(threads);

@@ -1,6 +1,7 @@
 package io.geminibatch.pipelines;
 
 import java.util.List;
+import org.apache.beam.runners.dataflow.options.DataflowPipelineOptions;
 import org.apache.beam.sdk.options.Default;
 import org.apache.beam.sdk.options.Description;
 
@@ -34,6 +35,7 @@ public interface ListenOptions extends ServiceOptions {
   @Description(
       "The staging location of a detached run (generate/embed --detach): when an event of one of its"
           + " jobs arrives, the run is collected (its results written, no job created).")
+  @Default.InstanceFactory(DataflowPipelineOptions.StagingLocationFactory.class) // as in GeminiBatchOptions
   String getStagingLocation();
 
   void setStagingLocation(String stagingLocation);

@@ -15,6 +15,8 @@ import org.apache.beam.sdk.io.fs.EmptyMatchTreatment;
 import org.apache.beam.sdk.io.fs.MatchResult;
 import org.apache.beam.sdk.io.fs.MoveOptions;
 import org.apache.beam.sdk.io.fs.ResourceId;
+import org.apache.beam.sdk.options.PipelineOptions;
+import org.apache.beam.sdk.transforms.display.DisplayData;
 
 /**
  * Where a run of {@code generate} or {@code embed} stages its shards and its job ledger, the one
@@ -23,7 +25,9 @@ import org.apache.beam.sdk.io.fs.ResourceId;
  * none again:
  *
  * <ol>
- *   <li>{@code --stagingLocation}, as given;
+ *   <li>{@code --stagingLocation}, as given ({@link #given}); on Dataflow, where it is also
+ *       Dataflow's own (the jar is uploaded there), its subfolder {@value
+ *       Dataflow#STAGING_SUBFOLDER};
  *   <li>else {@code <--tempLocation>/gemini-batch-<command>-<run id>/};
  *   <li>else next to the output: {@code <PREFIX>-staging-<command>-<run id>/} ({@code
  *       DIR/staging-<command>-<run id>/} for {@code --output=DIR/});
@@ -66,8 +70,12 @@ final class StagingLocations {
   /** The staging location of {@code command} run with {@code options} against {@code baseUrl}. */
   static Location of(String command, GeminiBatchOptions options, String baseUrl, boolean builtInEmulator)
       throws IOException {
-    if (options.getStagingLocation() != null) {
-      return new Location(options.getStagingLocation(), false, false);
+    String given = given(options);
+    if (given != null) {
+      return new Location(
+          Dataflow.isDataflow(options) ? (given.endsWith("/") ? given : given + "/") + Dataflow.STAGING_SUBFOLDER : given,
+          false,
+          false);
     }
     if (builtInEmulator) {
       return new Location(Files.createTempDirectory("gemini-batch-staging-").toString(), true, true);
@@ -78,6 +86,22 @@ final class StagingLocations {
       return new Location((temp.endsWith("/") ? temp : temp + "/") + "gemini-batch-" + command + "-" + id, true, false);
     }
     return new Location(BatchCommand.outputName(absolute(options.getOutput()), "staging-" + command + "-" + id), true, false);
+  }
+
+  /**
+   * {@code --stagingLocation} as the user (or the code) set it, else null. Never its default: the
+   * option is also Dataflow's, whose default ({@code <--gcpTempLocation>/staging}) is computed
+   * from Cloud Storage and the project, and is no place of the command's (see {@link
+   * GeminiBatchOptions#getStagingLocation}). Beam's display data of the options holds exactly the
+   * options that were set.
+   */
+  static String given(PipelineOptions options) {
+    for (DisplayData.Item item : DisplayData.from(options).items()) {
+      if (item.getKey().equals("stagingLocation") && item.getValue() instanceof String && !((String) item.getValue()).isEmpty()) {
+        return (String) item.getValue();
+      }
+    }
+    return null;
   }
 
   /** 12 hex digits of SHA-256(command, absolute input, absolute output, base URL). */

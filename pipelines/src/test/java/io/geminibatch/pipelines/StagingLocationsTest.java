@@ -12,6 +12,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Properties;
+import org.apache.beam.runners.dataflow.options.DataflowPipelineOptions;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -57,6 +59,35 @@ class StagingLocationsTest {
     assertTrue(builtIn.temporary);
     StagingLocations.deleteIfDone(builtIn, false);
     assertFalse(Files.exists(Path.of(builtIn.path)));
+  }
+
+  /**
+   * --stagingLocation is also Dataflow's option (the jar carries its runner): it parses on every
+   * runner, its unset value is never Dataflow's default, and on Dataflow the command's files go
+   * to a subfolder of Dataflow's, which a complete run never deletes.
+   */
+  @Test
+  void onDataflowAGivenLocationIsSharedThroughASubfolderAndTheDefaultStaysUnderTheTempLocation() throws Exception {
+    GeminiBatchOptions unset = options("--tempLocation=gs://bkt/temp", "--runner=DataflowRunner");
+    assertEquals(null, StagingLocations.given(unset));
+    StagingLocations.Location derived = StagingLocations.of("generate", unset, "u", false);
+    assertTrue(derived.derived);
+    assertTrue(derived.path.matches("gs://bkt/temp/gemini-batch-generate-[0-9a-f]{12}/"), derived.path);
+
+    GeminiBatchOptions given = options("--stagingLocation=gs://bkt/stage", "--runner=DataflowRunner");
+    StagingLocations.Location shared = StagingLocations.of("generate", given, "u", false);
+    assertEquals("gs://bkt/stage/" + Dataflow.STAGING_SUBFOLDER, shared.path);
+    assertFalse(shared.derived, "never deleted");
+    assertEquals("gs://bkt/stage", given.getStagingLocation(), "Dataflow's own value is left as given");
+
+    // Dataflow's options are registered here (the jar registers them when asked for Dataflow):
+    // the two declarations of stagingLocation coexist on every runner.
+    assertTrue(PipelineOptionsFactory.getRegisteredOptions().contains(DataflowPipelineOptions.class));
+    for (String runner : List.of("DirectRunner", "FlinkRunner")) {
+      GeminiBatchOptions local = options("--stagingLocation=" + tmp.resolve("mine"), "--runner=" + runner);
+      assertEquals(tmp.resolve("mine") + "/", StagingLocations.of("generate", local, "u", false).path, runner);
+      assertEquals(null, StagingLocations.given(options("--runner=" + runner)), runner);
+    }
   }
 
   @Test
