@@ -15,8 +15,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.beam.sdk.io.FileSystems;
-import org.apache.beam.sdk.io.fs.EmptyMatchTreatment;
-import org.apache.beam.sdk.io.fs.MatchResult;
 import org.apache.beam.sdk.io.fs.MoveOptions;
 import org.apache.beam.sdk.io.fs.ResourceId;
 
@@ -43,7 +41,7 @@ final class RunCleanup {
    * costs storage only (the Files API deletes files after 48 hours).
    */
   static int cleanUp(String stagingDirectory, GeminiBatchClient client, PrintStream err) throws IOException {
-    List<ResourceId> entries = match(stagingDirectory + "jobs/*.job");
+    List<ResourceId> entries = StagingLocations.match(stagingDirectory + "jobs/*.job");
     AtomicInteger deleted = new AtomicInteger();
     AtomicInteger failed = new AtomicInteger();
     ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Math.min(PARALLEL_DELETES, entries.size())));
@@ -92,7 +90,7 @@ final class RunCleanup {
         BatchCommand.deleteTree(java.nio.file.Paths.get(
             stagingDirectory.startsWith("file:") ? java.net.URI.create(stagingDirectory).getPath() : stagingDirectory));
       } else {
-        FileSystems.delete(match(stagingDirectory + "**"), MoveOptions.StandardMoveOptions.IGNORE_MISSING_FILES);
+        FileSystems.delete(StagingLocations.match(stagingDirectory + "**"), MoveOptions.StandardMoveOptions.IGNORE_MISSING_FILES);
       }
     }
     return deleted.get();
@@ -102,16 +100,5 @@ final class RunCleanup {
     try (InputStream in = Channels.newInputStream(FileSystems.open(file))) {
       return new String(in.readAllBytes(), StandardCharsets.UTF_8);
     }
-  }
-
-  private static List<ResourceId> match(String glob) throws IOException {
-    List<ResourceId> ids = new ArrayList<>();
-    MatchResult m = FileSystems.match(glob, EmptyMatchTreatment.ALLOW);
-    if (m.status() == MatchResult.Status.OK) {
-      for (MatchResult.Metadata md : m.metadata()) {
-        ids.add(md.resourceId());
-      }
-    }
-    return ids;
   }
 }

@@ -192,7 +192,8 @@ final class StagingLocations {
     return 0;
   }
 
-  private static List<ResourceId> match(String glob) throws IOException {
+  /** The files {@code glob} matches; none when nothing does. */
+  static List<ResourceId> match(String glob) throws IOException {
     List<ResourceId> ids = new ArrayList<>();
     MatchResult m = FileSystems.match(glob, EmptyMatchTreatment.ALLOW);
     if (m.status() == MatchResult.Status.OK) {
