@@ -10,6 +10,7 @@ import java.util.Map;
 import org.apache.beam.runners.flink.FlinkPipelineOptions;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.io.GenerateSequence;
 import org.apache.beam.sdk.io.TextIO;
 import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
@@ -17,12 +18,13 @@ import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.GroupByKey;
 import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.ParDo;
-import org.apache.beam.sdk.transforms.PeriodicImpulse;
+import org.apache.beam.sdk.transforms.SerializableFunction;
 import org.apache.beam.sdk.transforms.windowing.AfterPane;
 import org.apache.beam.sdk.transforms.windowing.AfterWatermark;
 import org.apache.beam.sdk.transforms.windowing.FixedWindows;
 import org.apache.beam.sdk.transforms.windowing.Window;
 import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.TypeDescriptor;
 import org.apache.beam.sdk.values.TypeDescriptors;
 import org.joda.time.Duration;
 import org.joda.time.Instant;
@@ -32,7 +34,7 @@ import org.joda.time.Instant;
  * Flink session cluster: a jar of this class beside the command line's jar (which brings the
  * connector, Beam and its Flink runner), run with {@code java -cp}; the Flink runner stages both.
  *
- * <p>{@link PeriodicImpulse} ticks without end, the first {@code ticks} turned into the same prompts on every run (the tick's
+ * <p>Ticks without end ({@link GenerateSequence} at one a tick), the first {@code ticks} turned into the same prompts on every run (the tick's
  * timestamp names them, so a replay after a restore is checked key by key), through {@code
  * generate()}; the responses go through fixed windows and a GroupByKey, and each window's groups
  * are written as {@code key TAB count TAB answer} lines with windowed writes into {@code
@@ -73,7 +75,14 @@ public final class StreamingClusterPipeline {
                 "Ticks",
                 // Ticks without end: the first ones bring the prompts, the rest keep time (and the
                 // watermark) going, as a real stream's source does; the job runs until cancelled.
-                PeriodicImpulse.create().startAt(start).withInterval(Duration.millis(tickMillis)))
+                // An unbounded source with a checkpoint mark (tick i at start + i ticks), not
+                // PeriodicImpulse: restored on this cluster, PeriodicImpulse's splittable DoFn
+                // sometimes held its output watermark at the start of time for good (seen in 2 of 3
+                // runs: the step after it read -inf from then on), so no window ever closed.
+                GenerateSequence.from(0)
+                    .withRate(1, Duration.millis(tickMillis))
+                    .withTimestampFn(new TickTime(start, tickMillis)))
+            .apply("AsTickTime", MapElements.into(TypeDescriptor.of(Instant.class)).via(new TickTime(start, tickMillis)))
             .apply("Prompts", ParDo.of(new PromptsFn(start, tickMillis, perTick, ticks)))
             .apply(
                 GeminiBatchIO.generate()
@@ -171,6 +180,22 @@ public final class StreamingClusterPipeline {
   }
 
   /** A tick's prompts: tick {@code t} emits keys {@code k(t*perTick) .. k((t+1)*perTick - 1)}. */
+  /** Tick {@code i}'s time: {@code start + i * tickMillis}. */
+  static final class TickTime implements SerializableFunction<Long, Instant> {
+    private final Instant start;
+    private final long tickMillis;
+
+    TickTime(Instant start, long tickMillis) {
+      this.start = start;
+      this.tickMillis = tickMillis;
+    }
+
+    @Override
+    public Instant apply(Long i) {
+      return start.plus(Duration.millis(i * tickMillis));
+    }
+  }
+
   static final class PromptsFn extends DoFn<Instant, GenerateRequest> {
     private final Instant start;
     private final long tickMillis;

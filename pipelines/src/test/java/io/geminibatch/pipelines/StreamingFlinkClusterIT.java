@@ -31,7 +31,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A user's streaming pipeline ({@link StreamingClusterPipeline}: PeriodicImpulse prompts through
+ * A user's streaming pipeline ({@link StreamingClusterPipeline}: prompts from an unbounded tick source through
  * generate(), fixed windows and a GroupByKey downstream, windowed file writes) on a real Flink
  * session cluster with checkpointing; once a checkpoint has completed after the first batch job
  * was created, a TaskManager running the job is killed and Flink restores the job from its last
@@ -46,11 +46,6 @@ class StreamingFlinkClusterIT {
   @TempDir Path tmp;
 
   @Test
-  @org.junit.jupiter.api.Disabled(
-      "Open defect (#17): passed on its branch (st17, 105 s); on main after the merges of df17, stage18"
-          + " and start18 the restored stream never wrote every answer within 3 minutes (CI, 2026-12-03),"
-          + " as FlinkStreamingTest's restore case fails after another streaming pipeline: same suspect,"
-          + " responses of a restored stable-input buffer dropped as late")
   void aStreamRestoredFromACheckpointAfterAKilledTaskManagerAnswersEveryPromptOnce() throws Exception {
     assertTrue(Files.isRegularFile(FlinkClusterIT.JAR), "the command line's jar is built first (mvn verify): " + FlinkClusterIT.JAR);
     int ticks = 16;
