@@ -15,33 +15,22 @@ final class JobLedger {
     this.settings = settings;
   }
 
-  /** What the ledger holds for an attempt: the job's name and its uploaded input, if any. */
-  static final class Entry {
-    final String jobName;
-    final String inputFileName;
-
-    Entry(String jobName, String inputFileName) {
-      this.jobName = jobName;
-      this.inputFileName = inputFileName;
-    }
-  }
-
   private String base(ShardRef shard) {
     return settings.stagingDir + "jobs/" + shard.shardId + "-a" + shard.attempt;
   }
 
-  Entry find(ShardRef shard) throws IOException {
+  /** What the ledger holds for an attempt: the job's name and its uploaded input, if any. */
+  RecordedJob find(ShardRef shard) throws IOException {
     String text = Staging.readText(base(shard) + ".job");
     if (text == null || text.isBlank()) {
       return null;
     }
-    String[] lines = text.split("\n", -1);
-    return new Entry(lines[0].trim(), lines.length > 1 && !lines[1].isBlank() ? lines[1].trim() : null);
+    return RecordedJob.parse(text);
   }
 
   void record(ShardRef shard, String jobName, String inputFileName) throws IOException {
     Staging.writeText(
-        base(shard) + ".job", jobName + "\n" + (inputFileName == null ? "" : inputFileName) + "\n");
+        base(shard) + ".job", RecordedJob.format(jobName, inputFileName));
   }
 
   boolean hasIntent(ShardRef shard) throws IOException {

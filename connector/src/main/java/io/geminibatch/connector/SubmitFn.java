@@ -129,9 +129,9 @@ final class SubmitFn<OutT> extends DoFn<ShardRef, SubmittedJob> {
     }
     Wait wait = from == 0 ? null : Wait.decode(from - 1);
     String displayName = settings.displayName(shard);
-    JobLedger.Entry entry = ledger.find(shard);
+    RecordedJob entry = ledger.find(shard);
     if (entry != null) {
-      reattached(shard, wait, entry.jobName, entry.inputFileName, tracker, out);
+      reattached(shard, wait, entry.jobName(), entry.inputFileName(), tracker, out);
       return ProcessContinuation.stop();
     }
     boolean hadIntent = ledger.hasIntent(shard);

@@ -1,12 +1,10 @@
 package io.geminibatch.pipelines;
 
+import io.geminibatch.connector.RecordedJob;
 import io.geminibatch.connector.client.BatchJob;
 import io.geminibatch.connector.client.GeminiBatchClient;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintStream;
-import java.nio.channels.Channels;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -50,18 +48,16 @@ final class RunCleanup {
       for (ResourceId entry : entries) {
         pending.add(pool.submit(() -> {
           try {
-            String[] lines = read(entry).split("\n", -1);
-            String jobName = lines[0].trim();
-            String inputFile = lines.length > 1 ? lines[1].trim() : "";
-            if (!jobName.isEmpty()) {
-              Optional<BatchJob> job = client.getBatch(jobName);
+            RecordedJob recorded = RecordedJob.read(entry);
+            if (recorded.jobName() != null) {
+              Optional<BatchJob> job = client.getBatch(recorded.jobName());
               if (job.isPresent() && job.get().getResponsesFile() != null) {
                 client.deleteFile(job.get().getResponsesFile());
               }
-              client.deleteBatch(jobName);
+              client.deleteBatch(recorded.jobName());
             }
-            if (!inputFile.isEmpty()) {
-              client.deleteFile(inputFile);
+            if (recorded.inputFileName() != null) {
+              client.deleteFile(recorded.inputFileName());
             }
             deleted.incrementAndGet();
           } catch (IOException | RuntimeException e) {
@@ -94,11 +90,5 @@ final class RunCleanup {
       }
     }
     return deleted.get();
-  }
-
-  private static String read(ResourceId file) throws IOException {
-    try (InputStream in = Channels.newInputStream(FileSystems.open(file))) {
-      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-    }
   }
 }

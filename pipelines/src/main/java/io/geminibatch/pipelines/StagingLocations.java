@@ -1,5 +1,6 @@
 package io.geminibatch.pipelines;
 
+import io.geminibatch.connector.RecordedJob;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -152,11 +153,9 @@ final class StagingLocations {
     for (ResourceId file : match(location.path + "gemini-batch-*/jobs/*")) {
       String fileName = file.getFilename();
       if (fileName.endsWith(".job")) {
-        try (var in = java.nio.channels.Channels.newInputStream(FileSystems.open(file))) {
-          String name = new String(in.readAllBytes(), StandardCharsets.UTF_8).lines().findFirst().orElse("").trim();
-          if (!name.isEmpty()) {
-            names.add(name);
-          }
+        String name = RecordedJob.read(file).jobName();
+        if (name != null) {
+          names.add(name);
         }
       } else if (fileName.endsWith(".intent")) {
         intents++;
