@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.geminibatch.testing.Await;
 import io.geminibatch.testing.EmulatorResponder;
 import io.geminibatch.testing.GeminiEmulator;
 import io.geminibatch.testing.flink.FlinkCluster;
@@ -76,7 +77,7 @@ class FlinkClusterIT {
       try {
         // Kill a TaskManager that holds a task while the service runs the jobs.
         List<String> busy = new ArrayList<>();
-        FlinkCluster.await(
+        Await.until(
             () -> {
               if (!cli.isAlive()) {
                 throw new AssertionError("the command ended before its jobs ran:\n" + read(log));

@@ -10,6 +10,7 @@ import io.geminibatch.connector.client.GeminiBatchClient;
 import io.geminibatch.connector.client.GeminiClientConfig;
 import io.geminibatch.connector.client.HttpGeminiBatchClient;
 import io.geminibatch.connector.client.ApiKeyProvider;
+import io.geminibatch.testing.Await;
 import io.geminibatch.testing.GeminiEmulator;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -44,11 +45,7 @@ class JobWatcherTest {
         for (int i = 0; i < 3; i++) {
           names.add(client.createInlineBatch(BatchKind.GENERATE, "models/gemini-2.5-flash", "gbio-test-" + i, TWO).getName());
         }
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (!names.stream().allMatch(n -> done(client, n))) {
-          assertTrue(System.nanoTime() < deadline, "jobs did not finish");
-          Thread.sleep(20);
-        }
+        Await.until(() -> names.stream().allMatch(n -> done(client, n)), Duration.ofSeconds(60), "the jobs to finish");
         watcher.poll();
         for (String n : names) {
           client.deleteBatch(n);

@@ -2,11 +2,11 @@ package io.geminibatch.pipelines;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.geminibatch.testing.Await;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -25,7 +25,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
@@ -88,7 +87,7 @@ class StopAndRerunJarIT {
     assertTrue(secondErr.contains("another run of this command holds its staging location"), secondErr);
     assertTrue(secondErr.contains("pid " + first.pid()), secondErr);
 
-    await(Duration.ofMinutes(3), () -> jobsRecorded() >= 2 && stats(url).get("batchesCreated").asInt() >= 2, "the first run's jobs");
+    Await.until(() -> jobsRecorded() >= 2 && stats(url).get("batchesCreated").asInt() >= 2, Duration.ofMinutes(3), "the first run's jobs");
     int before = stats(url).get("batchesCreated").asInt();
     assertTrue(first.isAlive(), "the first run is still running");
 
@@ -151,7 +150,7 @@ class StopAndRerunJarIT {
             "--baseUrl=" + url, "--apiKey=any-key", "--pollInterval=1", "--maxRequestsPerJob=10");
 
     Process first = start(command, "first");
-    await(Duration.ofMinutes(3), () -> !first.isAlive() || responseFiles() >= 1, "a job's responses on disk");
+    Await.until(() -> !first.isAlive() || responseFiles() >= 1, Duration.ofMinutes(3), "a job's responses on disk");
     assertTrue(first.isAlive(), "the first run is still running: " + Files.readString(tmp.resolve("first.err")));
     first.destroy();
     assertTrue(first.waitFor(2, TimeUnit.MINUTES), "the first run stops");
@@ -249,14 +248,6 @@ class StopAndRerunJarIT {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException(e);
-    }
-  }
-
-  private static void await(Duration limit, BooleanSupplier condition, String what) throws InterruptedException {
-    long deadline = System.nanoTime() + limit.toNanos();
-    while (!condition.getAsBoolean()) {
-      assertNotEquals(true, System.nanoTime() > deadline, "timed out waiting for " + what);
-      Thread.sleep(100);
     }
   }
 }

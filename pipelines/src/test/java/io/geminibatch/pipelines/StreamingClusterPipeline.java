@@ -179,7 +179,6 @@ public final class StreamingClusterPipeline {
     }
   }
 
-  /** A tick's prompts: tick {@code t} emits keys {@code k(t*perTick) .. k((t+1)*perTick - 1)}. */
   /** Tick {@code i}'s time: {@code start + i * tickMillis}. */
   static final class TickTime implements SerializableFunction<Long, Instant> {
     private final Instant start;
@@ -196,6 +195,7 @@ public final class StreamingClusterPipeline {
     }
   }
 
+  /** A tick's prompts: tick {@code t} emits keys {@code k(t*perTick) .. k((t+1)*perTick - 1)}. */
   static final class PromptsFn extends DoFn<Instant, GenerateRequest> {
     private final Instant start;
     private final long tickMillis;

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.geminibatch.testing.Await;
 import io.geminibatch.testing.EmulatorResponder;
 import io.geminibatch.testing.GeminiEmulator;
 import io.geminibatch.testing.flink.FlinkCluster;
@@ -104,9 +105,9 @@ class StreamingFlinkClusterIT {
         phase("submitted", t0);
 
         // A batch job created on the service, then a checkpoint completed.
-        FlinkCluster.await(() -> emulator.stats().batchesCreated() >= 1, Duration.ofMinutes(2), "a batch job created");
+        Await.until(() -> emulator.stats().batchesCreated() >= 1, Duration.ofMinutes(2), "a batch job created");
         long before = completedCheckpoints(cluster, jid);
-        FlinkCluster.await(
+        Await.until(
             () -> completedCheckpoints(cluster, jid) > before,
             Duration.ofMinutes(1),
             "a checkpoint completed after the first batch job was created");
@@ -117,7 +118,7 @@ class StreamingFlinkClusterIT {
         cluster.killTaskManager(victim);
 
         // Restored, the stream goes on and every prompt's answer is written, in its window.
-        FlinkCluster.await(
+        Await.until(
             () -> {
               try {
                 return answers(output).keySet().containsAll(expected.keySet());

@@ -72,7 +72,7 @@ class EmulatorMainTest {
               Http.inlineBody("standalone", "a", "b", "c", "d", "e").getBytes(StandardCharsets.UTF_8),
               "x-goog-api-key", "secret-key-123");
       String name = created.ok().json().get("name").asText();
-      Http.await(
+      Await.until(
           () ->
               http.send("GET", "/v1beta/" + name, null, "x-goog-api-key", "secret-key-123")
                   .json().path("done").asBoolean(false),

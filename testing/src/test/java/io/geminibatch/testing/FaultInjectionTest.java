@@ -173,7 +173,7 @@ class FaultInjectionTest {
           emulator().setFaults(current);
           List<Boolean> stuck = new ArrayList<>();
           for (String name : names) {
-            Http.await(() -> !http.operation(name).get("metadata").get("state").asText().equals("BATCH_STATE_RUNNING"),
+            Await.until(() -> !http.operation(name).get("metadata").get("state").asText().equals("BATCH_STATE_RUNNING"),
                 Duration.ofSeconds(10), name + " to leave RUNNING");
             String state = http.operation(name).get("metadata").get("state").asText();
             stuck.add(state.equals("BATCH_STATE_PENDING"));

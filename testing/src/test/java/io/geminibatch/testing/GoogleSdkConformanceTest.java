@@ -76,7 +76,7 @@ class GoogleSdkConformanceTest {
 
   private static BatchJob awaitTerminal(Client client, String name) {
     BatchJob[] last = new BatchJob[1];
-    Http.await(
+    Await.until(
         () -> {
           last[0] = client.batches.get(name, null);
           JobState.Known s = last[0].state().orElseThrow().knownEnum();

@@ -62,7 +62,7 @@ class GoogleSdkVertexTest {
     assertEquals("publishers/google/models/gemini-2.5-flash", created.model().orElseThrow());
 
     BatchJob[] done = new BatchJob[1];
-    Http.await(() -> {
+    Await.until(() -> {
       done[0] = client.batches.get(name, null);
       return done[0].state().orElseThrow().knownEnum() == JobState.Known.JOB_STATE_SUCCEEDED;
     }, Duration.ofSeconds(20), name + " to succeed");

@@ -14,8 +14,6 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.concurrent.locks.LockSupport;
-import java.util.function.BooleanSupplier;
 
 /** A small raw-HTTP client for the tests: what SDKs hide (status lines, headers, bytes). */
 final class Http {
@@ -204,7 +202,7 @@ final class Http {
   /** Polls the job until {@code done}, and returns its Operation. */
   JsonNode awaitDone(String name) {
     JsonNode[] last = new JsonNode[1];
-    await(
+    Await.until(
         () -> {
           last[0] = operation(name);
           return last[0].path("done").asBoolean(false);
@@ -214,14 +212,4 @@ final class Http {
     return last[0];
   }
 
-  /** Polls {@code condition} until it holds, at most {@code timeout}; fails otherwise. */
-  static void await(BooleanSupplier condition, Duration timeout, String what) {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out after " + timeout + " waiting for " + what);
-      }
-      LockSupport.parkNanos(Duration.ofMillis(10).toNanos());
-    }
-  }
 }

@@ -98,7 +98,7 @@ class StreamingTest {
 
       String name = http.createFromFile(file.get("name").asText(), "big-job").get("name").asText();
       JsonNode[] op = new JsonNode[1];
-      Http.await(
+      Await.until(
           () -> (op[0] = http.operation(name)).path("done").asBoolean(false),
           Duration.ofSeconds(120),
           "the 300 MB job to end");

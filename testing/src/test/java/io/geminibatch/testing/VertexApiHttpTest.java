@@ -64,7 +64,7 @@ class VertexApiHttpTest {
 
   private JsonNode awaitState(String name, String state) {
     JsonNode[] last = new JsonNode[1];
-    Http.await(() -> {
+    Await.until(() -> {
       last[0] = vertex("GET", "/v1/" + name, null).ok().json();
       return last[0].path("state").asText().equals(state);
     }, Duration.ofSeconds(20), name + " to be " + state);

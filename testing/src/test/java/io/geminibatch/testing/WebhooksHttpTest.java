@@ -230,7 +230,7 @@ class WebhooksHttpTest {
         assertEquals(three.get(0).id(), d.id(), "retries keep the webhook-id");
         assertEquals(1, d.validSignatures(flakySecret));
       }
-      Http.await(
+      Await.until(
           () -> emu.stats().webhookDeliveries("delivered") == 1, Duration.ofSeconds(10), "delivered");
       assertEquals(2, emu.stats().webhookDeliveries("retries"));
       assertEquals(3, emu.stats().webhookDeliveries("attempts"));
@@ -244,7 +244,7 @@ class WebhooksHttpTest {
       http.createInline("given-up", "x");
       List<WebhookReceiver.Delivery> four = down.next(4);
       assertTrue(four.stream().allMatch(d -> d.id().equals(four.get(0).id())));
-      Http.await(
+      Await.until(
           () -> http.get("/v1beta/webhooks/" + id).json().get("state").asText()
               .equals("disabled_due_to_failed_deliveries"),
           Duration.ofSeconds(10),

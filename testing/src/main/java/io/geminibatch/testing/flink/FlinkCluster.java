@@ -2,6 +2,7 @@ package io.geminibatch.testing.flink;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.geminibatch.testing.Await;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
@@ -24,7 +25,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
 
 /**
@@ -206,7 +206,7 @@ public final class FlinkCluster implements AutoCloseable {
 
   /** Waits until at least {@code count} TaskManagers are registered with the JobManager. */
   public void awaitTaskManagers(int count, Duration timeout) {
-    await(
+    Await.until(
         () -> {
           checkAlive();
           try {
@@ -257,24 +257,9 @@ public final class FlinkCluster implements AutoCloseable {
       Thread.currentThread().interrupt();
       throw new IllegalStateException(e);
     }
-    await(() -> rest("/jobs/" + jobId).path("state").asText().equals("CANCELED"), timeout, "job " + jobId + " to be cancelled");
+    Await.until(() -> rest("/jobs/" + jobId).path("state").asText().equals("CANCELED"), timeout, "job " + jobId + " to be cancelled");
   }
 
-  /** Polls {@code condition} until it holds, or fails after {@code timeout} naming {@code what}. */
-  public static void await(BooleanSupplier condition, Duration timeout, String what) {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new IllegalStateException("timed out after " + timeout + " waiting for " + what);
-      }
-      try {
-        Thread.sleep(100);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IllegalStateException(e);
-      }
-    }
-  }
 
   /** Stops every process started here (by PID) and deletes the run's folder. */
   @Override
