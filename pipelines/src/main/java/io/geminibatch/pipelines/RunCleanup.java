@@ -82,9 +82,9 @@ final class RunCleanup {
     }
     if (failed.get() == 0) {
       // Everything the ledger named is gone: the shards, spills and ledger follow.
-      if (StagingLocations.isLocal(stagingDirectory)) {
-        BatchCommand.deleteTree(java.nio.file.Paths.get(
-            stagingDirectory.startsWith("file:") ? java.net.URI.create(stagingDirectory).getPath() : stagingDirectory));
+      java.nio.file.Path local = StagingLocations.localPath(stagingDirectory);
+      if (local != null) {
+        BatchCommand.deleteTree(local);
       } else {
         FileSystems.delete(StagingLocations.match(stagingDirectory + "**"), MoveOptions.StandardMoveOptions.IGNORE_MISSING_FILES);
       }

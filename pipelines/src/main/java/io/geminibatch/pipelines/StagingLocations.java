@@ -123,7 +123,7 @@ final class StagingLocations {
   /** A local path made absolute and normal (keeping a trailing '/'); any other URI as it is. */
   static String absolute(String path) {
     if (isLocal(path)) {
-      String abs = Paths.get(path.startsWith("file:") ? URI.create(path).getPath() : path).toAbsolutePath().normalize().toString();
+      String abs = localPath(path).toAbsolutePath().normalize().toString();
       return path.endsWith("/") && !abs.endsWith("/") ? abs + "/" : abs;
     }
     return path;
@@ -138,9 +138,15 @@ final class StagingLocations {
 
   /** The local directory of a local location, else null. */
   static Path localDir(Location location) {
-    return isLocal(location.path)
-        ? Paths.get(location.path.startsWith("file:") ? URI.create(location.path).getPath() : location.path)
-        : null;
+    return localPath(location.path);
+  }
+
+  /** A local path (no scheme, or {@code file:}) as a Path; null for any other file system. */
+  static Path localPath(String path) {
+    if (!isLocal(path)) {
+      return null;
+    }
+    return Paths.get(path.startsWith("file:") ? URI.create(path).getPath() : path);
   }
 
   /**
