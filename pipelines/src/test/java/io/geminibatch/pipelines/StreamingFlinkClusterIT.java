@@ -23,7 +23,11 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.jar.JarEntry;
 import java.util.jar.JarOutputStream;
 import java.util.stream.Collectors;
@@ -94,6 +98,9 @@ class StreamingFlinkClusterIT {
               .redirectErrorStream(true)
               .redirectOutput(log.toFile())
               .start();
+      Path watermarkTrace = Path.of("target", "streaming-flink-cluster-it-watermarks.txt").toAbsolutePath();
+      AtomicReference<String> lastWatermarks = new AtomicReference<>("(none taken)");
+      ScheduledExecutorService watermarks = Executors.newSingleThreadScheduledExecutor();
       String victim;
       String jid;
       try {
@@ -103,6 +110,22 @@ class StreamingFlinkClusterIT {
         assertEquals(1, jobs.size(), jobs.toString());
         jid = jobs.get(0).path("jid").asText();
         phase("submitted", t0);
+        // Every 5 s, each step's input watermarks: printed if no window closes (which step held it).
+        String job = jid;
+        Files.writeString(watermarkTrace, "=== job " + jid + "\n", StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        watermarks.scheduleAtFixedRate(
+            () -> {
+              try {
+                String snapshot = String.format("%.1f s%n", (System.nanoTime() - t0) / 1e9) + cluster.watermarks(job);
+                Files.writeString(watermarkTrace, snapshot, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+                lastWatermarks.set(snapshot);
+              } catch (RuntimeException | IOException restarting) {
+                lastWatermarks.set("(no watermarks: " + restarting + ")");
+              }
+            },
+            0,
+            5,
+            TimeUnit.SECONDS);
 
         // A batch job created on the service, then a checkpoint completed.
         Await.until(() -> emulator.stats().batchesCreated() >= 1, Duration.ofMinutes(2), "a batch job created");
@@ -127,11 +150,13 @@ class StreamingFlinkClusterIT {
               }
             },
             Duration.ofMinutes(3),
-            "every prompt's answer in the output");
+            "every prompt's answer in the output (input watermarks of each step, last of the trace in " + watermarkTrace + ":\n"
+                + lastWatermarks.get() + ")");
         phase("every answer written", t0);
         cluster.cancelJob(jid, Duration.ofMinutes(1));
         phase("job cancelled", t0);
       } finally {
+        watermarks.shutdownNow();
         submit.destroyForcibly();
         keepLogs(cluster);
         List<String> traced = lines(trace, "trace-");

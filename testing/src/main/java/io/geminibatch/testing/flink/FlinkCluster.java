@@ -238,6 +238,26 @@ public final class FlinkCluster implements AutoCloseable {
     }
   }
 
+  /**
+   * One line per vertex of a running job: its name, status and each subtask's current input
+   * watermark ({@code /jobs/<id>/vertices/<v>/watermarks}; {@code -inf} and {@code +inf} for
+   * Long.MIN_VALUE and MAX_VALUE), to tell which step holds a stream's watermark back.
+   */
+  public String watermarks(String jobId) {
+    StringBuilder out = new StringBuilder();
+    for (JsonNode v : rest("/jobs/" + jobId).path("vertices")) {
+      List<String> values = new ArrayList<>();
+      for (JsonNode w : rest("/jobs/" + jobId + "/vertices/" + v.path("id").asText() + "/watermarks")) {
+        String value = w.path("value").asText();
+        values.add(
+            value.equals(String.valueOf(Long.MIN_VALUE)) ? "-inf" : value.equals(String.valueOf(Long.MAX_VALUE)) ? "+inf" : value);
+      }
+      String name = v.path("name").asText();
+      out.append(name, 0, Math.min(name.length(), 120)).append(" [").append(v.path("status").asText()).append("] ").append(values).append('\n');
+    }
+    return out.toString();
+  }
+
   /** Cancels a job ({@code PATCH /jobs/<id>?mode=cancel}) and waits until Flink reports it cancelled. */
   public void cancelJob(String jobId, Duration timeout) {
     try {
