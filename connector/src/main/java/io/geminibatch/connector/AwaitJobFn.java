@@ -25,36 +25,60 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Stages 5 and 6, await and read: a splittable DoFn per job. While the job runs it polls {@code
- * batches.get} and resumes later with a growing delay, claiming nothing, so no worker is held.
- * Once the job is terminal it claims and emits its outcome position by position:
+ * Stages 5 and 6, await and read, and the retries: a splittable DoFn per shard. While its job
+ * runs it polls {@code batches.get} and resumes later with a growing delay, claiming nothing, so
+ * no worker is held. Once the job is terminal it claims and emits its outcome position by
+ * position; and when something of it can be tried again (a failed or expired job, requests with
+ * a retryable error) it submits the next attempt itself, as {@link SubmitFn} submitted the first
+ * ({@link JobSubmitter}: ledger, look-up by display name, never a blind create), and awaits that
+ * one in turn. So the pipeline has one round however many attempts are allowed, and a run with
+ * nothing to retry pays for no retry step.
+ *
+ * <p>Attempt {@code k} of the element (0 for the job it came with) owns the positions from
+ * {@code base(k, j) = k << 59 | j << 55}, {@code j} the attempt whose job first ran the shard
+ * being tried (0: the element's shard; else the retry shard of attempt {@code j}, the requests
+ * of attempt {@code j - 1} that failed with a retryable error, staged under a name derived from
+ * the element's shard and {@code j}). Within an attempt:
  *
  * <ul>
- *   <li>{@code [0, RECONCILE)}: the results, claimed a block at a time: a block is the lines of
+ *   <li>{@code 0}: claimed by the attempt before, once this attempt's job exists (and is in the
+ *       ledger, where a resumed read finds it);
+ *   <li>{@code [1, RECONCILE)}: the results, claimed a block at a time: a block is the lines of
  *       the result file that start in the same window of {@code withResultBlockBytes} bytes (32 MB) (the
  *       position claimed is the byte offset of its first line), or {@value #INLINE_BLOCK}
  *       consecutive inlined responses (the position is the index of the first). A read that
  *       resumes after a checkpoint starts at the next block: a file is downloaded from there (an
  *       HTTP Range), never again from its start; and runners that checkpoint after every few
  *       outputs (the Direct runner: 100) still emit a block per bundle, not a few lines;
- *   <li>{@code [RECONCILE, RECONCILE + N)}: staged request j, for requests with no successful
- *       result (error lines, missing keys, a failed job): each becomes a retry or a failure;
- *   <li>{@code DONE}: the job itself, handed to cleanup (and its shard to a new attempt).
+ *   <li>{@code [RECONCILE, RECONCILE + N)}: staged request i, for requests with no successful
+ *       result that fail for good (error lines, missing keys, a failed job);
+ *   <li>{@code [NEXT_WHOLE, NEXT_REQUESTS)} and {@code [NEXT_REQUESTS, DONE)}: the waits
+ *       (quota, pacing, a failed create) of the next attempt's submission, of the whole shard or
+ *       of its retry shard ({@link JobSubmitter.Wait}, its seconds counted from the element's
+ *       submission);
+ *   <li>{@code DONE}: the last attempt is over; its job is handed to cleanup.
  * </ul>
  *
- * A retried or split bundle re-reads from the first unclaimed block, so nothing is emitted twice. Results are matched by key only, never by position, except for inline results whose
- * metadata the service left out, which can only be matched by their position.
+ * Each attempt's job goes to cleanup (a {@link CompletedJob} event) once the next attempt's job
+ * exists, with its shard kept when the next attempt sends it again. A retried or split bundle
+ * re-reads from the first unclaimed block, so nothing is emitted twice. Results are matched by
+ * key only, never by position, except for inline results whose metadata the service left out,
+ * which can only be matched by their position.
  */
 @DoFn.BoundedPerElement
 final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, ResponseBatch<OutT>> {
   private static final Logger LOG = LoggerFactory.getLogger(AwaitJobFn.class);
+  static final int ATTEMPT_SHIFT = 59;
+  static final int RETRY_SHARD_SHIFT = 55;
   static final long RECONCILE = 1L << 50;
-  static final long DONE = 1L << 60;
+  static final long NEXT_WHOLE = 1L << 52;
+  static final long NEXT_REQUESTS = 1L << 53;
+  static final long DONE = 1L << 54;
   /** Inlined responses claimed at once (they are at most 20 MB in all). */
   static final long INLINE_BLOCK = 1024;
   /** Terminal jobs remembered per DoFn instance, so that a resumed read does not poll again. */
   private static final int TERMINAL_JOBS_KEPT = 256;
-  /** Failures, retries and completed jobs: one side output (see {@link JobEvent}). */
+  /** Failures and completed jobs: one side output (see {@link JobEvent}). */
   static final TupleTag<JobEvent> EVENTS = new TupleTag<JobEvent>() {};
   private static final ApiStatus MISSING =
       new ApiStatus(ApiStatus.UNKNOWN, "the job's output has no result for this key");
@@ -64,6 +88,7 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, ResponseBatch<OutT>> {
   private final TupleTag<ResponseBatch<OutT>> responses;
   private final StageMetrics metrics = new StageMetrics();
   private transient GeminiBatchClient client;
+  private transient JobSubmitter<OutT> submitter;
   /** Jobs seen terminal (their state no longer changes), by name; least recently used dropped. */
   private transient Map<String, BatchJob> terminal;
 
@@ -79,6 +104,7 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, ResponseBatch<OutT>> {
   @Setup
   public void setup() {
     client = GeminiBatchClients.forConfig(settings.client);
+    submitter = new JobSubmitter<>(settings, kind, metrics, client);
     terminal =
         new LinkedHashMap<String, BatchJob>(16, 0.75f, true) {
           @Override
@@ -100,7 +126,15 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, ResponseBatch<OutT>> {
 
   @GetSize
   public double getSize(@Element SubmittedJob job, @Restriction OffsetRange range) {
-    return range.getFrom() >= DONE ? 0 : job.shard.requestCount;
+    return inner(range.getFrom()) >= DONE ? 0 : job.shard.requestCount;
+  }
+
+  static long base(int attempt, int retryShard) {
+    return ((long) attempt << ATTEMPT_SHIFT) | ((long) retryShard << RETRY_SHARD_SHIFT);
+  }
+
+  static long inner(long position) {
+    return position & ((1L << RETRY_SHARD_SHIFT) - 1);
   }
 
   /** Signals that a claim failed: the runner took the rest of the restriction elsewhere. */
@@ -112,58 +146,132 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, ResponseBatch<OutT>> {
     }
   }
 
+  /** What the current attempt came to. */
+  private static final class Step {
+    static final Step STOP = new Step(null, 0, 0, null);
+    final Duration resumeAfter;
+    final int attempt;
+    final int retryShard;
+    final SubmittedJob next;
+
+    private Step(Duration resumeAfter, int attempt, int retryShard, SubmittedJob next) {
+      this.resumeAfter = resumeAfter;
+      this.attempt = attempt;
+      this.retryShard = retryShard;
+      this.next = next;
+    }
+
+    static Step resume(Duration after) {
+      return new Step(after, 0, 0, null);
+    }
+
+    static Step next(int attempt, int retryShard, SubmittedJob job) {
+      return new Step(null, attempt, retryShard, job);
+    }
+  }
+
   @ProcessElement
   public ProcessContinuation process(
-      @Element SubmittedJob job,
+      @Element SubmittedJob element,
       RestrictionTracker<OffsetRange, Long> tracker,
       MultiOutputReceiver out)
       throws IOException {
-    if (tracker.currentRestriction().getFrom() > DONE) {
-      // Everything, the job's completion included, was claimed before a checkpoint.
+    long from = tracker.currentRestriction().getFrom();
+    if (inner(from) > DONE) {
+      // Everything, the last job's completion included, was claimed before a checkpoint.
       finish(tracker);
       return ProcessContinuation.stop();
     }
-    Optional<BatchJob> remote = terminalJob(job, tracker.currentRestriction().getFrom());
-    long elapsed = System.currentTimeMillis() - job.submitMillis;
-    boolean overdue = settings.maxJobWait != null && elapsed >= settings.maxJobWait.getMillis();
-    try {
-      if (remote.isEmpty()) {
-        LOG.warn("Batch {} no longer exists; its shard is treated as a failed job", job.jobName);
-        jobFailed(job, new ApiStatus(ApiStatus.NOT_FOUND, "batch " + job.jobName + " no longer exists"), metrics.jobsFailed, true, tracker, out);
+    int attempt = (int) (from >>> ATTEMPT_SHIFT);
+    int retryShard = (int) ((from >>> RETRY_SHARD_SHIFT) & 15);
+    SubmittedJob job = attempt == 0 ? element : recordedJob(element, attempt, retryShard);
+    while (true) {
+      Shifted shifted = new Shifted(tracker, base(attempt, retryShard));
+      Step step;
+      try {
+        step = attempt(element, job, attempt, retryShard, shifted, out);
+      } catch (Yielded y) {
+        // The runner split off the rest; it resumes from the first unclaimed position.
         return ProcessContinuation.stop();
       }
-      BatchJob b = remote.get();
-      BatchState state = b.getState();
-      if (!state.isTerminal()) {
-        if (overdue) {
-          LOG.warn("Batch {} is still {} after {}: cancelling it", job.jobName, b.getRawState(), settings.maxJobWait);
-          client.cancelBatch(job.jobName);
-        }
-        return ProcessContinuation.resume().withResumeDelay(pollDelay(elapsed));
+      if (step.resumeAfter != null) {
+        return ProcessContinuation.resume().withResumeDelay(step.resumeAfter);
       }
-      switch (state) {
-        case SUCCEEDED:
-          readResults(job, b, tracker, out);
-          break;
-        case CANCELLED:
-          if (overdue) {
-            ApiStatus overdueStatus = new ApiStatus(ApiStatus.DEADLINE_EXCEEDED,
-                "batch " + b.getName() + " did not finish within " + settings.maxJobWait + " and was cancelled");
-            jobFailed(job, overdueStatus, metrics.jobsExpired, true, tracker, out);
-          } else {
-            jobFailed(job, status(b, ApiStatus.CANCELLED, "the job was cancelled"), metrics.jobsCancelled, false, tracker, out);
-          }
-          break;
-        case EXPIRED:
-          jobFailed(job, status(b, ApiStatus.DEADLINE_EXCEEDED, "the job expired before it ran"), metrics.jobsExpired, true, tracker, out);
-          break;
-        default:
-          jobFailed(job, status(b, ApiStatus.INTERNAL, "the job failed"), metrics.jobsFailed, true, tracker, out);
+      if (step.next == null) {
+        return ProcessContinuation.stop();
       }
-    } catch (Yielded y) {
-      // The runner split off the rest; it resumes from the first unclaimed position.
+      attempt = step.attempt;
+      retryShard = step.retryShard;
+      job = step.next;
     }
-    return ProcessContinuation.stop();
+  }
+
+  /** Awaits and reads one attempt's job, and submits the next attempt if one is due. */
+  private Step attempt(
+      SubmittedJob element, SubmittedJob job, int attempt, int retryShard, Shifted tracker, MultiOutputReceiver out)
+      throws IOException {
+    long from = tracker.currentRestriction().getFrom();
+    Optional<BatchJob> remote = terminalJob(job, from);
+    if (from >= NEXT_WHOLE) {
+      // This attempt is over; the next one waited to be submitted.
+      String responsesFile = remote.map(BatchJob::getResponsesFile).orElse(null);
+      return submitNext(element, job, attempt, retryShard, from >= NEXT_REQUESTS, responsesFile, tracker, out);
+    }
+    if (remote.isEmpty()) {
+      LOG.warn("Batch {} no longer exists; its shard is treated as a failed job", job.jobName);
+      ApiStatus gone = new ApiStatus(ApiStatus.NOT_FOUND, "batch " + job.jobName + " no longer exists");
+      return jobFailed(element, job, attempt, retryShard, gone, metrics.jobsFailed, true, tracker, out);
+    }
+    BatchJob b = remote.get();
+    long started = attempt == 0 || b.getCreateTime() == null ? job.submitMillis : b.getCreateTime().toEpochMilli();
+    long elapsed = System.currentTimeMillis() - started;
+    boolean overdue = settings.maxJobWait != null && elapsed >= settings.maxJobWait.getMillis();
+    BatchState state = b.getState();
+    if (!state.isTerminal()) {
+      if (overdue) {
+        LOG.warn("Batch {} is still {} after {}: cancelling it", job.jobName, b.getRawState(), settings.maxJobWait);
+        client.cancelBatch(job.jobName);
+      }
+      return Step.resume(pollDelay(elapsed));
+    }
+    switch (state) {
+      case SUCCEEDED:
+        return readResults(element, job, attempt, retryShard, b, tracker, out);
+      case CANCELLED:
+        if (overdue) {
+          ApiStatus overdueStatus = new ApiStatus(ApiStatus.DEADLINE_EXCEEDED,
+              "batch " + b.getName() + " did not finish within " + settings.maxJobWait + " and was cancelled");
+          return jobFailed(element, job, attempt, retryShard, overdueStatus, metrics.jobsExpired, true, tracker, out);
+        }
+        return jobFailed(
+            element, job, attempt, retryShard, status(b, ApiStatus.CANCELLED, "the job was cancelled"), metrics.jobsCancelled, false, tracker, out);
+      case EXPIRED:
+        return jobFailed(
+            element, job, attempt, retryShard, status(b, ApiStatus.DEADLINE_EXCEEDED, "the job expired before it ran"), metrics.jobsExpired, true, tracker, out);
+      default:
+        return jobFailed(element, job, attempt, retryShard, status(b, ApiStatus.INTERNAL, "the job failed"), metrics.jobsFailed, true, tracker, out);
+    }
+  }
+
+  /**
+   * The job of a later attempt, from the ledger: the attempt before recorded it there before it
+   * claimed this attempt's first position.
+   */
+  private SubmittedJob recordedJob(SubmittedJob element, int attempt, int retryShard) throws IOException {
+    ShardRef shard = shardOf(element, attempt, retryShard);
+    RecordedJob recorded = submitter.ledger().find(shard);
+    if (recorded == null) {
+      throw new IOException(
+          "The job ledger has no job for " + shard + " (attempt " + (attempt + 1) + " of the shard of " + element.jobName
+              + "), though its submission was claimed: was the staging location " + settings.stagingDir + " cleared during the run?");
+    }
+    return new SubmittedJob(shard, recorded.jobName(), recorded.inputFileName(), element.submitMillis);
+  }
+
+  /** The shard attempt {@code attempt} of the element sends: its own, or a retry shard. */
+  private ShardRef shardOf(SubmittedJob element, int attempt, int retryShard) throws IOException {
+    ShardRef shard = retryShard == 0 ? element.shard : RetryShards.ref(settings, element.shard, retryShard);
+    return shard.withAttempt(element.shard.attempt + attempt);
   }
 
   /**
@@ -203,58 +311,124 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, ResponseBatch<OutT>> {
     return Duration.millis(Math.max(min, Math.min(max, elapsedMillis / 10)));
   }
 
-  private void claim(RestrictionTracker<OffsetRange, Long> tracker, long position) {
+  private static void claim(RestrictionTracker<OffsetRange, Long> tracker, long position) {
     if (!tracker.tryClaim(position)) {
       throw new Yielded();
     }
   }
 
   /** A job without results: a new attempt of its shard if allowed, else a failure per request. */
-  private void jobFailed(
+  private Step jobFailed(
+      SubmittedJob element,
       SubmittedJob job,
+      int attempt,
+      int retryShard,
       ApiStatus why,
       Counter outcome,
       boolean retryable,
-      RestrictionTracker<OffsetRange, Long> tracker,
+      Shifted tracker,
       MultiOutputReceiver out)
       throws IOException {
-    boolean retry = retryable && job.shard.attempt < settings.maxAttempts;
-    if (!retry && tracker.currentRestriction().getFrom() < DONE) {
-      long from = tracker.currentRestriction().getFrom();
-      try (ShardLines lines = new ShardLines(job.shard.stagedPath)) {
-        while (lines.next()) {
-          long position = RECONCILE + lines.index();
-          if (position < from) {
-            continue;
-          }
-          claim(tracker, position);
-          fail(out, lines.key(), lines.requestJson(), GenerateFailure.Stage.JOB, why, job);
+    if (retryable && job.shard.attempt < settings.maxAttempts) {
+      outcome.inc();
+      LOG.info("Batch {} for {}: {}; submitting attempt {}", job.jobName, job.shard, why.getMessage(), job.shard.attempt + 1);
+      return submitNext(element, job, attempt, retryShard, false, null, tracker, out);
+    }
+    long from = tracker.currentRestriction().getFrom();
+    try (ShardLines lines = new ShardLines(job.shard.stagedPath)) {
+      while (lines.next()) {
+        long position = RECONCILE + lines.index();
+        if (position < from) {
+          continue;
         }
+        claim(tracker, position);
+        fail(out, lines.key(), lines.requestJson(), GenerateFailure.Stage.JOB, why, job);
       }
     }
     claim(tracker, DONE);
     outcome.inc();
-    if (retry) {
-      LOG.info("Batch {} for {}: {}; submitting attempt {}", job.jobName, job.shard, why.getMessage(), job.shard.attempt + 1);
-      out.get(EVENTS).output(JobEvent.retry(job.shard.nextAttempt()));
-    }
-    out.get(EVENTS).output(JobEvent.completed(new CompletedJob(job, null, retry)));
+    out.get(EVENTS).output(JobEvent.completed(new CompletedJob(job, null, false)));
     finish(tracker);
+    return Step.STOP;
   }
 
-  private void readResults(
-      SubmittedJob job, BatchJob b, RestrictionTracker<OffsetRange, Long> tracker, MultiOutputReceiver out)
+  /**
+   * Submits the next attempt: the whole shard again, or the retry shard this attempt's reconcile
+   * pass staged. Waits (quota, pacing) are claimed in this attempt's next-submission range; once
+   * the job exists, the next attempt's first position is claimed, this attempt's job goes to
+   * cleanup and the next one is awaited.
+   */
+  private Step submitNext(
+      SubmittedJob element,
+      SubmittedJob job,
+      int attempt,
+      int retryShard,
+      boolean requests,
+      String responsesFile,
+      Shifted tracker,
+      MultiOutputReceiver out)
+      throws IOException {
+    int nextRetryShard = requests ? attempt + 1 : retryShard;
+    ShardRef next = shardOf(element, attempt + 1, nextRetryShard);
+    long range = requests ? NEXT_REQUESTS : NEXT_WHOLE;
+    long epoch = element.submitMillis / 1000;
+    long from = tracker.currentRestriction().getFrom();
+    JobSubmitter.Wait wait = from > range ? JobSubmitter.Wait.decode(from - 1 - range, epoch) : null;
+    JobSubmitter.Outcome outcome = submitter.submit(next, wait);
+    switch (outcome.type) {
+      case WAIT:
+        JobSubmitter.Wait nextWait = (wait == null ? JobSubmitter.Wait.first() : wait).next(outcome.transientFailure);
+        claim(tracker, range + nextWait.encode(epoch));
+        submitter.waiting(next, wait, outcome.why, outcome.delay);
+        return Step.resume(outcome.delay);
+      case REFUSED:
+        claim(tracker, DONE);
+        submitter.doneWaiting(next, wait);
+        ShardFailures.emit(
+            next, GenerateFailure.Stage.SUBMIT, outcome.code, outcome.why, null, f -> out.get(EVENTS).output(JobEvent.failure(f)), metrics);
+        submitter.ledger().forget(next);
+        out.get(EVENTS).output(JobEvent.completed(new CompletedJob(job, responsesFile, false)));
+        if (requests) {
+          Staging.delete(next.stagedPath);
+        }
+        finish(tracker);
+        return Step.STOP;
+      default:
+        claim(tracker.raw, base(attempt + 1, nextRetryShard));
+        submitter.doneWaiting(next, wait);
+        if (!outcome.created) {
+          metrics.jobsReattached.inc();
+        }
+        if (requests) {
+          metrics.requestsRetried.inc(next.requestCount);
+        }
+        out.get(EVENTS).output(JobEvent.completed(new CompletedJob(job, responsesFile, !requests)));
+        return Step.next(attempt + 1, nextRetryShard, new SubmittedJob(next, outcome.jobName, outcome.inputFile, System.currentTimeMillis()));
+    }
+  }
+
+  private Step readResults(
+      SubmittedJob element, SubmittedJob job, int attempt, int retryShard, BatchJob b, Shifted tracker, MultiOutputReceiver out)
       throws IOException {
     long from = tracker.currentRestriction().getFrom();
     if (from == 0) {
       countServiceTime(b);
     }
     StageClock clock = new StageClock();
+    boolean retries;
     try {
-      readResults(job, b, from, tracker, out, clock);
+      retries = readResults(element, job, attempt, b, from, tracker, out, clock);
     } finally {
       metrics.readMillis.inc(clock.millis());
     }
+    if (retries) {
+      return submitNext(element, job, attempt, retryShard, true, b.getResponsesFile(), tracker, out);
+    }
+    claim(tracker, DONE);
+    metrics.jobsSucceeded.inc();
+    out.get(EVENTS).output(JobEvent.completed(new CompletedJob(job, b.getResponsesFile(), false)));
+    finish(tracker);
+    return Step.STOP;
   }
 
   /** How long the job ran, and how long its results waited for us, by the service's clock. */
@@ -265,11 +439,14 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, ResponseBatch<OutT>> {
     }
   }
 
-  private void readResults(
+  /** Emits the job's results; true when some requests are to be tried again (in a retry shard). */
+  private boolean readResults(
+      SubmittedJob element,
       SubmittedJob job,
+      int attempt,
       BatchJob b,
       long from,
-      RestrictionTracker<OffsetRange, Long> tracker,
+      Shifted tracker,
       MultiOutputReceiver out,
       StageClock clock)
       throws IOException {
@@ -298,13 +475,7 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, ResponseBatch<OutT>> {
       }
       complete = blocks.complete(job.shard.requestCount);
     }
-    if (!complete && from < DONE) {
-      reconcile(job, b, tracker, out);
-    }
-    claim(tracker, DONE);
-    metrics.jobsSucceeded.inc();
-    out.get(EVENTS).output(JobEvent.completed(new CompletedJob(job, b.getResponsesFile(), false)));
-    finish(tracker);
+    return !complete && reconcile(element, job, attempt, b, tracker, out);
   }
 
   /**
@@ -468,10 +639,13 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, ResponseBatch<OutT>> {
   /**
    * Second pass for a job whose results did not all come back as responses (or whose first pass
    * was split): collects the keys that succeeded and the errors, then walks the staged requests
-   * and settles every other one as a retry (retryable code, attempts left) or a failure.
+   * and settles every other one as a retry (retryable code, attempts left) or a failure. The
+   * retries are staged as the next attempt's retry shard, all of them on every pass (the file
+   * depends only on the job's results, so a resumed pass writes the same one); the failures are
+   * claimed and emitted one by one. True when there is a retry shard.
    */
-  private void reconcile(
-      SubmittedJob job, BatchJob b, RestrictionTracker<OffsetRange, Long> tracker, MultiOutputReceiver out)
+  private boolean reconcile(
+      SubmittedJob element, SubmittedJob job, int attempt, BatchJob b, Shifted tracker, MultiOutputReceiver out)
       throws IOException {
     FingerprintSet succeeded = new FingerprintSet();
     Map<String, ApiStatus> errors = new HashMap<>();
@@ -485,22 +659,32 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, ResponseBatch<OutT>> {
       }
     });
     long from = tracker.currentRestriction().getFrom();
+    boolean attemptsLeft = job.shard.attempt < settings.maxAttempts;
+    RetryShards.Writer retries = attemptsLeft ? new RetryShards.Writer(settings, element.shard, attempt + 1) : null;
     try (ShardLines lines = new ShardLines(job.shard.stagedPath)) {
       while (lines.next()) {
+        if (succeeded.contains(lines.key())) {
+          continue;
+        }
+        ApiStatus why = errors.getOrDefault(lines.key(), MISSING);
+        if (attemptsLeft && why.isRetryable()) {
+          retries.write(lines.buffer(), lines.lineStart(), lines.lineLength());
+          continue;
+        }
         long position = RECONCILE + lines.index();
-        if (position < from || succeeded.contains(lines.key())) {
+        if (position < from) {
           continue;
         }
         claim(tracker, position);
-        ApiStatus why = errors.getOrDefault(lines.key(), MISSING);
-        if (why.isRetryable() && job.shard.attempt < settings.maxAttempts) {
-          metrics.requestsRetried.inc();
-          out.get(EVENTS).output(JobEvent.retry(new KeyedRequest(lines.key(), lines.requestBytes(), job.shard.attempt)));
-        } else {
-          fail(out, lines.key(), lines.requestJson(), GenerateFailure.Stage.RESULT, why, job);
-        }
+        fail(out, lines.key(), lines.requestJson(), GenerateFailure.Stage.RESULT, why, job);
       }
+    } catch (IOException | RuntimeException e) {
+      if (retries != null) {
+        retries.abort();
+      }
+      throw e;
     }
+    return retries != null && retries.commit();
   }
 
   private void fail(
@@ -659,6 +843,47 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, ResponseBatch<OutT>> {
         lines.close();
         lines = null;
       }
+    }
+  }
+
+  /**
+   * One attempt's view of the element's restriction: positions relative to the attempt's base
+   * ({@code Long.MAX_VALUE}, the end, stays itself).
+   */
+  static final class Shifted extends RestrictionTracker<OffsetRange, Long> {
+    final RestrictionTracker<OffsetRange, Long> raw;
+    private final long base;
+
+    Shifted(RestrictionTracker<OffsetRange, Long> raw, long base) {
+      this.raw = raw;
+      this.base = base;
+    }
+
+    @Override
+    public boolean tryClaim(Long position) {
+      return raw.tryClaim(position == Long.MAX_VALUE ? position : base + position);
+    }
+
+    @Override
+    public OffsetRange currentRestriction() {
+      OffsetRange r = raw.currentRestriction();
+      long to = Math.max(0, r.getTo() - base);
+      return new OffsetRange(Math.min(to, Math.max(0, r.getFrom() - base)), to);
+    }
+
+    @Override
+    public SplitResult<OffsetRange> trySplit(double fractionOfRemainder) {
+      return raw.trySplit(fractionOfRemainder);
+    }
+
+    @Override
+    public void checkDone() throws IllegalStateException {
+      raw.checkDone();
+    }
+
+    @Override
+    public IsBounded isBounded() {
+      return raw.isBounded();
     }
   }
 

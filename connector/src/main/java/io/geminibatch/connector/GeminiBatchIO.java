@@ -309,7 +309,9 @@ public final class GeminiBatchIO {
 
     /**
      * How many jobs a request may be sent in: a failed or expired job's shard, and requests whose
-     * results are retryable errors, are sent again until then. Default 3.
+     * results are retryable errors, are sent again until then. Default 3. The step that awaits a
+     * job submits and awaits its retries itself (one follow-up job per job and attempt), so the
+     * pipeline's graph does not grow with this setting.
      */
     public SelfT withMaxAttempts(int maxAttempts) {
       checkRange("withMaxAttempts", "maxAttempts", maxAttempts, 1, 10);
@@ -497,7 +499,7 @@ public final class GeminiBatchIO {
       PCollection<KV<Integer, Iterable<Pack>>> groups;
       if (bounded) {
         // Invalid requests ride with the packs to the stage step's failures.
-        groups = BatchCore.packAndShard(input, validate, "ValidateAndPack", 1, settings);
+        groups = BatchCore.packAndShard(input, validate, "ValidateAndPack", settings);
       } else {
         FlinkStableInput.warnIfRestartsUnbounded(input.getPipeline().getOptions());
         PCollectionTuple validated =
@@ -512,7 +514,7 @@ public final class GeminiBatchIO {
       PCollectionTuple batched =
           groups.apply(
               "Batch",
-              new BatchCore<>(settings, kind, responses, config().maxBufferingDuration(), bounded, config().detached()));
+              new BatchCore<>(settings, kind, responses, bounded, config().detached()));
       PCollection<GenerateFailure> failures =
           failureLists
               .and(batched.get(failuresTag))

@@ -15,11 +15,11 @@ import org.apache.beam.sdk.transforms.DoFn;
 
 /**
  * Responses read from one stretch of a result file, moved between steps as one element and
- * turned into single responses by {@link ExplodeFn} after the rounds are flattened.
+ * turned into single responses by {@link ExplodeFn} in a step after the read.
  *
  * <p>Why: on a runner that does not fuse a step with several outputs into each consumer (Flink's
  * batch mode), every consumer of the read step decodes all it emitted, the job events' consumer
- * included, and the rounds' flatten may be materialized in full. As batches, the responses cross
+ * included, and the flatten before the explode step may be materialized in full. As batches, the responses cross
  * those exchanges as a few large byte arrays, which a consumer that drops them only copies: the
  * coder keeps a decoded batch as its bytes and decodes the responses when they are iterated.
  */

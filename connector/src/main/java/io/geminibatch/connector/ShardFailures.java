@@ -1,7 +1,7 @@
 package io.geminibatch.connector;
 
 import java.io.IOException;
-import org.apache.beam.sdk.transforms.DoFn.OutputReceiver;
+import java.util.function.Consumer;
 
 /** Turns every request of a shard into a failure with one reason (refused or failed job). */
 final class ShardFailures {
@@ -13,13 +13,13 @@ final class ShardFailures {
       int code,
       String message,
       String jobName,
-      OutputReceiver<GenerateFailure> out,
+      Consumer<GenerateFailure> out,
       StageMetrics metrics)
       throws IOException {
     try (ShardLines lines = new ShardLines(shard.stagedPath)) {
       while (lines.next()) {
         metrics.failures.inc();
-        out.output(
+        out.accept(
             new GenerateFailure(
                 lines.key(), lines.requestJson(), stage, code, message, jobName, shard.attempt));
       }

@@ -84,6 +84,16 @@ final class ShardLines implements AutoCloseable {
     return lines.buffer();
   }
 
+  /** Where the current line starts in {@link #buffer}. */
+  int lineStart() {
+    return lines.start();
+  }
+
+  /** The current line's length, without its line break. */
+  int lineLength() {
+    return lines.length();
+  }
+
   int requestStart() {
     return requestStart;
   }

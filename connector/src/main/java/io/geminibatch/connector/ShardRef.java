@@ -28,7 +28,11 @@ final class ShardRef {
   }
 
   ShardRef nextAttempt() {
-    return new ShardRef(shardId, stagedPath, requestCount, byteSize, attempt + 1, inline);
+    return withAttempt(attempt + 1);
+  }
+
+  ShardRef withAttempt(int attempt) {
+    return new ShardRef(shardId, stagedPath, requestCount, byteSize, attempt, inline);
   }
 
   @Override

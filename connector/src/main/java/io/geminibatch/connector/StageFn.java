@@ -138,10 +138,9 @@ final class StageFn extends DoFn<KV<Integer, Iterable<Pack>>, ShardRef> {
 
     ShardRef finish() throws IOException {
       out.close();
-      // The round is part of the id. A later round's shard can hold the very lines of an earlier
-      // round's (every request of a small shard failed again); sharing its staged file, its upload
-      // and its display name with that shard, which is cleaned up on its own schedule, lost the
-      // file under the later upload (seen in ResultFilesTest at a 30% error rate).
+      // The attempt (always 1 now: retry shards are staged by the await step, under ids of
+      // their own, see RetryShards) stays part of the id, so that a run staged by an earlier
+      // version of the connector is reattached to by the same ids.
       long round = attempt * 0x9E3779B97F4A7C15L;
       String shardId = String.format("%016x%016x", hashA + round, hashB ^ round);
       String path = settings.stagingDir + "shards/" + shardId + ".jsonl";

@@ -89,7 +89,7 @@ class SubmitIdempotenceTest {
     new JobLedger(settings).recordIntent(shard);
     GeminiBatchClient client = GeminiBatchClients.forConfig(settings.client);
     String jobName =
-        client.createInlineBatch(BatchKind.GENERATE, settings.model, settings.displayName(shard), SubmitFn.inlineRequests(shard))
+        client.createInlineBatch(BatchKind.GENERATE, settings.model, settings.displayName(shard), JobSubmitter.inlineRequests(shard))
             .getName();
     submit(emulator, jobName, shard);
     assertEquals(1, emulator.stats().batchesCreated());

@@ -129,6 +129,17 @@ class VertexGenerateTest {
         p.apply(Create.of(requests(prompts)))
             .apply(vertex(emulator, staging).withMaxRequestsPerJob(50).withMaxAttempts(6));
     PAssert.that(GenerateTest.allKeys(result)).satisfies(Expect.eachKeyOnce(prompts.keySet()));
+    // Every fault here is retryable: what still fails has had all six attempts. (How many do is
+    // chance: about 1.3% of the requests, in blocks, as a job fails with all its requests.)
+    PAssert.that(result.getFailures())
+        .satisfies(failures -> {
+          for (GenerateFailure f : failures) {
+            if (f.getAttempts() != 6 || !new io.geminibatch.connector.client.ApiStatus(f.getErrorCode(), "").isRetryable()) {
+              throw new AssertionError("failed before its sixth attempt, or for good: " + f);
+            }
+          }
+          return null;
+        });
     PipelineResult run = TestPipelines.run(p);
 
     assertTrue(TestPipelines.counter(run, "jobsResubmitted") > 0, "failed or expired jobs were resubmitted");
@@ -136,7 +147,7 @@ class VertexGenerateTest {
     long responses = TestPipelines.counter(run, "responses");
     long failures = TestPipelines.counter(run, "failures");
     assertEquals(200, responses + failures);
-    assertTrue(responses >= 195, "six attempts leave (almost) nothing failed, got " + responses + " responses");
+    assertTrue(responses >= 150, "six attempts leave most requests answered, got " + responses + " responses");
   }
 
   @Test
