@@ -35,7 +35,9 @@ import org.junit.jupiter.api.io.TempDir;
  * three attempts), checkpointed after every {@code n}th claim and resumed from the residual, for
  * each {@code n} from 1 up, beside the same element never checkpointed (the oracle). Each time
  * every key ends once (a response or a failure), no job is created twice, every job created goes
- * to cleanup once, and each restriction the DoFn returns from is done or left as a residual.
+ * to cleanup once, and each restriction the DoFn returns from is done or left as a residual; and
+ * the same element run again from the start (a rerun of a stopped command) creates nothing and
+ * ends every key as the first run did.
  */
 class AwaitRetriesTest {
   static final int REQUESTS = 60;
@@ -69,7 +71,8 @@ class AwaitRetriesTest {
     int wholeRetries = 0;
     int requestRetries = 0;
     for (int every = 0; every <= 24; every++) {
-      Chain chain = run(settings, shard(settings, (inline ? "inline" : "file") + every, inline), every);
+      SubmittedJob element = shard(settings, (inline ? "inline" : "file") + every, inline);
+      Chain chain = run(settings, element, every);
       assertEquals(REQUESTS, chain.responses.size() + chain.failures.size(), "every key ends: checkpoint every " + every);
       Set<String> ended = new HashSet<>(chain.responses);
       for (GenerateFailure f : chain.failures) {
@@ -89,11 +92,26 @@ class AwaitRetriesTest {
         wholeRetries += c.shardRetried ? 1 : 0;
       }
       requestRetries += (int) chain.completed.stream().filter(c -> !c.shardRetried).count() - 1;
+      // A rerun of the stopped command: the same element from the start, the ledger as the first
+      // run left it (the command line cleans up only once everything is written). It walks the
+      // same attempts, reattaching to each job, and ends every key the same way.
+      long created = emulator.stats().batchesCreated();
+      Chain again = run(settings, element, 0);
+      assertEquals(created, emulator.stats().batchesCreated(), "a rerun created jobs: checkpoint every " + every);
+      assertEquals(new HashSet<>(chain.responses), new HashSet<>(again.responses));
+      assertEquals(keys(chain.failures), keys(again.failures));
+      assertEquals(chain.completed.size(), again.completed.size());
     }
     emulator.stats().createsByDisplayName().forEach((name, n) -> assertEquals(1L, n.longValue(), "created twice: " + name));
     assertEquals(emulator.stats().createsByDisplayName().size(), emulator.stats().batchesCreated());
     assertTrue(wholeRetries > 0, "no failed job was retried: the faults did not exercise it");
     assertTrue(requestRetries > 0, "no retry shard was sent: the faults did not exercise it");
+  }
+
+  private static Set<String> keys(List<GenerateFailure> failures) {
+    Set<String> keys = new HashSet<>();
+    failures.forEach(f -> keys.add(f.getKey() + " " + f.getErrorCode() + " " + f.getAttempts()));
+    return keys;
   }
 
   /** A staged shard of REQUESTS requests and its first job, created as the submit step does. */
