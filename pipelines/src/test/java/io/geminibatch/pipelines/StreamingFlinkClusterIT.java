@@ -141,17 +141,24 @@ class StreamingFlinkClusterIT {
         cluster.killTaskManager(victim);
 
         // Restored, the stream goes on and every prompt's answer is written, in its window.
-        Await.until(
-            () -> {
-              try {
-                return answers(output).keySet().containsAll(expected.keySet());
-              } catch (IOException notYet) {
-                return false;
-              }
-            },
-            Duration.ofMinutes(3),
-            "every prompt's answer in the output (input watermarks of each step, last of the trace in " + watermarkTrace + ":\n"
-                + lastWatermarks.get() + ")");
+        try {
+          Await.until(
+              () -> {
+                try {
+                  return answers(output).keySet().containsAll(expected.keySet());
+                } catch (IOException notYet) {
+                  return false;
+                }
+              },
+              Duration.ofMinutes(3),
+              "every prompt's answer in the output");
+        } catch (AssertionError timedOut) {
+          // Which step held the watermark: the trace's last snapshot (all of it is in the file).
+          throw new AssertionError(
+              timedOut.getMessage() + "; input watermarks of each step, the last of the trace in " + watermarkTrace + ":\n"
+                  + lastWatermarks.get(),
+              timedOut);
+        }
         phase("every answer written", t0);
         cluster.cancelJob(jid, Duration.ofMinutes(1));
         phase("job cancelled", t0);
