@@ -239,9 +239,10 @@ public final class FlinkCluster implements AutoCloseable {
   }
 
   /**
-   * One line per vertex of a running job: its name, status and each subtask's current input
+   * One line per vertex of a running job: its name, status, each subtask's current input
    * watermark ({@code /jobs/<id>/vertices/<v>/watermarks}; {@code -inf} and {@code +inf} for
-   * Long.MIN_VALUE and MAX_VALUE), to tell which step holds a stream's watermark back.
+   * Long.MIN_VALUE and MAX_VALUE) and the records it sent ({@code numRecordsOut}, summed), to tell
+   * which step holds a stream's watermark back and whether it still sends anything.
    */
   public String watermarks(String jobId) {
     StringBuilder out = new StringBuilder();
@@ -253,7 +254,12 @@ public final class FlinkCluster implements AutoCloseable {
             value.equals(String.valueOf(Long.MIN_VALUE)) ? "-inf" : value.equals(String.valueOf(Long.MAX_VALUE)) ? "+inf" : value);
       }
       String name = v.path("name").asText();
-      out.append(name, 0, Math.min(name.length(), 120)).append(" [").append(v.path("status").asText()).append("] ").append(values).append('\n');
+      out.append(name, 0, Math.min(name.length(), 120)).append(" [").append(v.path("status").asText()).append("] ").append(values);
+      // Records out, summed over subtasks: tells a step that stopped from one whose watermark did.
+      for (JsonNode m : rest("/jobs/" + jobId + "/vertices/" + v.path("id").asText() + "/subtasks/metrics?get=numRecordsOut&agg=sum")) {
+        out.append(" out=").append(m.path("sum").asLong());
+      }
+      out.append('\n');
     }
     return out.toString();
   }
