@@ -2,6 +2,7 @@ package io.geminibatch.connector;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import io.geminibatch.testing.Faults;
 import io.geminibatch.testing.GeminiEmulatorExtension;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -30,6 +31,39 @@ class UnboundedInputTest {
   @Test
   void aStreamOfPromptsIsBatchedAndAnswered() {
     HashMap<String, String> prompts = GenerateTest.prompts(500);
+    GeminiBatchIO.GenerateResult result = stream(prompts, 3);
+    PAssert.that(result.getResponses()).satisfies(Expect.echoes(prompts, 500));
+    PAssert.that(result.getFailures()).empty();
+    TestPipelines.run(result.getPipeline());
+    GenerateTest.assertOneCreatePerDisplayName(EMULATOR.emulator().stats());
+  }
+
+  /**
+   * Streaming, the retries are made by the await step too: failed jobs sent again, retryable
+   * request errors sent in follow-up jobs, until the attempts run out; every key ends once.
+   */
+  @Test
+  void aStreamsFailedJobsAndRequestsAreRetriedInTheSameStep() {
+    EMULATOR.emulator().setFaults(Faults.builder().jobFailureRate(0.3).requestErrorRate(0.2).build());
+    HashMap<String, String> prompts = GenerateTest.prompts(500);
+    GeminiBatchIO.GenerateResult result = stream(prompts, 4);
+    PAssert.that(GenerateTest.allKeys(result)).satisfies(Expect.eachKeyOnce(prompts.keySet()));
+    PAssert.that(result.getFailures())
+        .satisfies(failures -> {
+          for (GenerateFailure f : failures) {
+            if (f.getAttempts() != 4) {
+              throw new AssertionError("failed before its last attempt: " + f);
+            }
+          }
+          return null;
+        });
+    org.apache.beam.sdk.PipelineResult run = TestPipelines.run(result.getPipeline());
+    GenerateTest.assertOneCreatePerDisplayName(EMULATOR.emulator().stats());
+    org.junit.jupiter.api.Assertions.assertTrue(TestPipelines.counter(run, "jobsResubmitted") > 0, "nothing was retried");
+    org.junit.jupiter.api.Assertions.assertTrue(TestPipelines.counter(run, "requestsRetried") > 0, "no request was retried");
+  }
+
+  private GeminiBatchIO.GenerateResult stream(HashMap<String, String> prompts, int maxAttempts) {
     Pipeline p = TestPipelines.direct();
     // Four impulses a quarter second apart, on the real clock, each bringing 125 prompts: an
     // unbounded input that ends, so the pipeline finishes once everything is answered.
@@ -52,14 +86,10 @@ class UnboundedInputTest {
                           return out;
                         }));
     assertEquals(PCollection.IsBounded.UNBOUNDED, stream.isBounded());
-    GeminiBatchIO.GenerateResult result =
-        stream.apply(
-            TestPipelines.generate(EMULATOR.emulator(), staging)
-                .withMaxRequestsPerJob(120)
-                .withMaxBufferingDuration(Duration.millis(500)));
-    PAssert.that(result.getResponses()).satisfies(Expect.echoes(prompts, 500));
-    PAssert.that(result.getFailures()).empty();
-    TestPipelines.run(p);
-    GenerateTest.assertOneCreatePerDisplayName(EMULATOR.emulator().stats());
+    return stream.apply(
+        TestPipelines.generate(EMULATOR.emulator(), staging)
+            .withMaxRequestsPerJob(120)
+            .withMaxAttempts(maxAttempts)
+            .withMaxBufferingDuration(Duration.millis(500)));
   }
 }
