@@ -76,8 +76,8 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, ResponseBatch<OutT>> {
   static final long DONE = 1L << 54;
   /** Inlined responses claimed at once (they are at most 20 MB in all). */
   static final long INLINE_BLOCK = 1024;
-  /** Terminal jobs remembered per DoFn instance, so that a resumed read does not poll again. */
-  private static final int TERMINAL_JOBS_KEPT = 256;
+  /** Jobs remembered per DoFn instance (terminal ones, later attempts'), so that a resume does not fetch them again. */
+  private static final int JOBS_KEPT = 256;
   /** Failures and completed jobs: one side output (see {@link JobEvent}). */
   static final TupleTag<JobEvent> EVENTS = new TupleTag<JobEvent>() {};
   private static final ApiStatus MISSING =
@@ -91,6 +91,11 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, ResponseBatch<OutT>> {
   private transient JobSubmitter<OutT> submitter;
   /** Jobs seen terminal (their state no longer changes), by name; least recently used dropped. */
   private transient Map<String, BatchJob> terminal;
+  /**
+   * Later attempts' jobs seen by this instance, by element job and attempt, so that a resumed
+   * poll does not read the ledger and the retry shard again; least recently used dropped.
+   */
+  private transient Map<String, SubmittedJob> attempts;
 
   AwaitJobFn(
       BatchSettings settings,
@@ -105,13 +110,17 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, ResponseBatch<OutT>> {
   public void setup() {
     client = GeminiBatchClients.forConfig(settings.client);
     submitter = new JobSubmitter<>(settings, kind, metrics, client);
-    terminal =
-        new LinkedHashMap<String, BatchJob>(16, 0.75f, true) {
-          @Override
-          protected boolean removeEldestEntry(Map.Entry<String, BatchJob> eldest) {
-            return size() > TERMINAL_JOBS_KEPT;
-          }
-        };
+    terminal = lru();
+    attempts = lru();
+  }
+
+  private static <V> Map<String, V> lru() {
+    return new LinkedHashMap<String, V>(16, 0.75f, true) {
+      @Override
+      protected boolean removeEldestEntry(Map.Entry<String, V> eldest) {
+        return size() > JOBS_KEPT;
+      }
+    };
   }
 
   @GetInitialRestriction
@@ -258,6 +267,10 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, ResponseBatch<OutT>> {
    * claimed this attempt's first position.
    */
   private SubmittedJob recordedJob(SubmittedJob element, int attempt, int retryShard) throws IOException {
+    SubmittedJob known = attempts.get(attemptKey(element, attempt, retryShard));
+    if (known != null) {
+      return known;
+    }
     ShardRef shard = shardOf(element, attempt, retryShard);
     RecordedJob recorded = submitter.ledger().find(shard);
     if (recorded == null) {
@@ -265,7 +278,13 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, ResponseBatch<OutT>> {
           "The job ledger has no job for " + shard + " (attempt " + (attempt + 1) + " of the shard of " + element.jobName
               + "), though its submission was claimed: was the staging location " + settings.stagingDir + " cleared during the run?");
     }
-    return new SubmittedJob(shard, recorded.jobName(), recorded.inputFileName(), element.submitMillis);
+    SubmittedJob job = new SubmittedJob(shard, recorded.jobName(), recorded.inputFileName(), element.submitMillis);
+    attempts.put(attemptKey(element, attempt, retryShard), job);
+    return job;
+  }
+
+  private static String attemptKey(SubmittedJob element, int attempt, int retryShard) {
+    return element.jobName + "/" + attempt + "/" + retryShard;
   }
 
   /** The shard attempt {@code attempt} of the element sends: its own, or a retry shard. */
@@ -403,7 +422,9 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, ResponseBatch<OutT>> {
           metrics.requestsRetried.inc(next.requestCount);
         }
         out.get(EVENTS).output(JobEvent.completed(new CompletedJob(job, responsesFile, !requests)));
-        return Step.next(attempt + 1, nextRetryShard, new SubmittedJob(next, outcome.jobName, outcome.inputFile, System.currentTimeMillis()));
+        SubmittedJob nextJob = new SubmittedJob(next, outcome.jobName, outcome.inputFile, System.currentTimeMillis());
+        attempts.put(attemptKey(element, attempt + 1, nextRetryShard), nextJob);
+        return Step.next(attempt + 1, nextRetryShard, nextJob);
     }
   }
 

@@ -103,10 +103,15 @@ final class BatchSettings implements Serializable {
   }
 
   private static String hash8(String s) {
+    return sha256Hex(s, 4);
+  }
+
+  /** The first {@code bytes} bytes of SHA-256 of {@code s} (UTF-8), in lowercase hex. */
+  static String sha256Hex(String s, int bytes) {
     try {
       byte[] d = MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
       StringBuilder sb = new StringBuilder();
-      for (int i = 0; i < 4; i++) {
+      for (int i = 0; i < bytes; i++) {
         sb.append(String.format("%02x", d[i]));
       }
       return sb.toString();

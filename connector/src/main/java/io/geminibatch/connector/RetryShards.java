@@ -4,9 +4,6 @@ import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.UUID;
 
 /**
@@ -21,18 +18,7 @@ final class RetryShards {
 
   /** The id of retry shard {@code retryShard} (the attempt index that first sends it) of a shard. */
   static String id(ShardRef elementShard, int retryShard) {
-    try {
-      byte[] d =
-          MessageDigest.getInstance("SHA-256")
-              .digest((elementShard.shardId + "/a" + elementShard.attempt + "/retry" + retryShard).getBytes(StandardCharsets.UTF_8));
-      StringBuilder hex = new StringBuilder();
-      for (int i = 0; i < 16; i++) {
-        hex.append(String.format("%02x", d[i]));
-      }
-      return hex.toString();
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return BatchSettings.sha256Hex(elementShard.shardId + "/a" + elementShard.attempt + "/retry" + retryShard, 16);
   }
 
   static String path(BatchSettings settings, ShardRef elementShard, int retryShard) {

@@ -130,7 +130,8 @@ class VertexGenerateTest {
             .apply(vertex(emulator, staging).withMaxRequestsPerJob(50).withMaxAttempts(6));
     PAssert.that(GenerateTest.allKeys(result)).satisfies(Expect.eachKeyOnce(prompts.keySet()));
     // Every fault here is retryable: what still fails has had all six attempts. (How many do is
-    // chance: about 1.3% of the requests, in blocks, as a job fails with all its requests.)
+    // chance: roughly 1% of the requests by the fault rates, in blocks, as a job fails with all
+    // its requests.)
     PAssert.that(result.getFailures())
         .satisfies(failures -> {
           for (GenerateFailure f : failures) {
