@@ -1,9 +1,9 @@
 package io.geminibatch.pipelines;
 
-import java.io.BufferedReader;
+import java.io.Serializable;
+import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -12,31 +12,47 @@ import java.nio.ByteOrder;
 import java.nio.channels.Channels;
 import java.nio.channels.ReadableByteChannel;
 import java.nio.channels.SeekableByteChannel;
-import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.apache.beam.sdk.coders.CustomCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.coders.VarLongCoder;
+import org.apache.beam.sdk.coders.Coder;
+import org.apache.beam.sdk.io.BoundedSource;
 import org.apache.beam.sdk.io.Compression;
+import org.apache.beam.sdk.io.fs.EmptyMatchTreatment;
+import org.apache.beam.sdk.options.PipelineOptions;
+import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.io.FileSystems;
 import org.apache.beam.sdk.io.fs.MatchResult;
 import org.apache.beam.sdk.io.fs.ResourceId;
-import org.apache.beam.sdk.transforms.DoFn;
 
 /**
  * Splits an input file into ranges of whole lines that several workers read at once, each
  * knowing the number of its first line, so that lines keep the keys a single reader gives them.
- * One pass over the file finds the split points (after a newline, about every {@value
- * #RANGE_BYTES} bytes) and counts the lines before each, as {@link BufferedReader} counts them
- * ({@code \n}, {@code \r} and {@code \r\n} each end a line). Compressed files are one range.
+ * One pass over the file finds the split points (after a newline, about every range's size) and
+ * counts the lines before each, as {@code BufferedReader} counts them ({@code \n}, {@code \r} and
+ * {@code \r\n} each end a line). Compressed files are one range.
+ *
+ * <p>The ranges are a bounded source ({@link Source}), not a step after a file match: a runner
+ * splits a source before its workers start and hands the splits out as workers ask for them
+ * (Flink's batch mode does), so a worker done early takes the next range, and the read needs no
+ * match step and no shuffle to spread the ranges.
  */
 final class FileRanges {
+  /** The largest range. */
   static final long RANGE_BYTES = 64L << 20;
+  /** The smallest range a source splits into unless told a size ({@link Source#rangeBytes}). */
+  static final long MIN_RANGE_BYTES = 1L << 20;
+  /** Ranges per worker's share of the input: a worker done early takes another. */
+  static final int RANGES_PER_SPLIT = 4;
 
   private FileRanges() {}
 
   /** Bytes {@code [start, end)} of a file, whose first line is line number {@code firstLine}. */
-  static final class Range {
+  static final class Range implements Serializable {
+    private static final long serialVersionUID = 1L;
     final String file;
     final long start;
     final long end;
@@ -54,8 +70,8 @@ final class FileRanges {
       return start == 0 && end < 0;
     }
 
-    /** Its lines, decoded (and decompressed when the file is compressed and read whole). */
-    BufferedReader open() throws IOException {
+    /** Its lines (decompressed when the file is compressed and read whole). */
+    Utf8Lines open() throws IOException {
       ResourceId id = FileSystems.matchNewResource(file, false);
       ReadableByteChannel channel = FileSystems.open(id);
       if (whole()) {
@@ -67,77 +83,205 @@ final class FileRanges {
       return reader(new BoundedInputStream(in, end - start));
     }
 
-    private static BufferedReader reader(InputStream in) {
-      return new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8), 1 << 16);
+    private static Utf8Lines reader(InputStream in) {
+      return new Utf8Lines(in);
     }
   }
 
-  /** Splits each matched file into ranges of about {@code rangeBytes} (or keeps it whole). */
-  static final class SplitFn extends DoFn<MatchResult.Metadata, Range> {
-    private final long rangeBytes;
-
-    SplitFn(long rangeBytes) {
-      this.rangeBytes = rangeBytes;
+  /**
+   * Splits a file into ranges of about {@code rangeBytes}; a file no larger than that, a
+   * compressed one, or one that cannot be read from an offset is one range.
+   */
+  static List<Range> split(MatchResult.Metadata file, long rangeBytes) throws IOException {
+    String name = file.resourceId().toString();
+    if (file.sizeBytes() <= rangeBytes
+        || Compression.detect(name) != Compression.UNCOMPRESSED
+        || !file.isReadSeekEfficient()) {
+      return List.of(new Range(name, 0, -1, 1));
     }
-
-    @ProcessElement
-    public void process(@Element MatchResult.Metadata file, OutputReceiver<Range> out) throws IOException {
-      String name = file.resourceId().toString();
-      if (file.sizeBytes() <= rangeBytes
-          || Compression.detect(name) != Compression.UNCOMPRESSED
-          || !file.isReadSeekEfficient()) {
-        out.output(new Range(name, 0, -1, 1));
-        return;
-      }
-      long start = 0;
-      long firstLine = 1;
-      long lines = 0;
-      long position = 0;
-      boolean afterCr = false;
-      ByteBuffer buffer = ByteBuffer.allocate(1 << 20);
-      try (ReadableByteChannel channel = FileSystems.open(file.resourceId())) {
-        for (int n = channel.read(buffer); n >= 0; n = channel.read(buffer)) {
-          byte[] b = buffer.array();
-          for (int i = 0; i < n; i++) {
-            if (!afterCr && i + 8 <= n && !hasLineEnd((long) LONGS.get(b, i))) {
-              i += 7; // eight bytes with neither \r nor \n: nothing to count
-              continue;
-            }
-            byte c = b[i];
-            if (c == '\n') {
-              if (!afterCr) {
-                lines++;
-              }
-              long next = position + i + 1;
-              if (next - start >= rangeBytes) {
-                out.output(new Range(name, start, next, firstLine));
-                start = next;
-                firstLine = lines + 1;
-              }
-            } else if (c == '\r') {
+    List<Range> ranges = new ArrayList<>();
+    long start = 0;
+    long firstLine = 1;
+    long lines = 0;
+    long position = 0;
+    boolean afterCr = false;
+    ByteBuffer buffer = ByteBuffer.allocate(1 << 20);
+    try (ReadableByteChannel channel = FileSystems.open(file.resourceId())) {
+      for (int n = channel.read(buffer); n >= 0; n = channel.read(buffer)) {
+        byte[] b = buffer.array();
+        for (int i = 0; i < n; i++) {
+          if (!afterCr && i + 8 <= n && Utf8Lines.lineEnds((long) LONGS.get(b, i)) == 0) {
+            i += 7; // eight bytes with neither \r nor \n: nothing to count
+            continue;
+          }
+          byte c = b[i];
+          if (c == '\n') {
+            if (!afterCr) {
               lines++;
             }
-            afterCr = c == '\r';
+            long next = position + i + 1;
+            if (next - start >= rangeBytes) {
+              ranges.add(new Range(name, start, next, firstLine));
+              start = next;
+              firstLine = lines + 1;
+            }
+          } else if (c == '\r') {
+            lines++;
           }
-          position += n;
-          buffer.clear();
+          afterCr = c == '\r';
         }
-      }
-      if (position > start) {
-        out.output(new Range(name, start, position, firstLine));
+        position += n;
+        buffer.clear();
       }
     }
+    if (position > start) {
+      ranges.add(new Range(name, start, position, firstLine));
+    }
+    return ranges;
   }
 
   private static final VarHandle LONGS =
       MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
-  /** Whether one of eight bytes is {@code \r} or {@code \n} (a zero byte in x ^ pattern). */
-  private static boolean hasLineEnd(long x) {
-    long lf = x ^ 0x0a0a0a0a0a0a0a0aL;
-    long cr = x ^ 0x0d0d0d0d0d0d0d0dL;
-    long ones = 0x0101010101010101L;
-    return ((((lf - ones) & ~lf) | ((cr - ones) & ~cr)) & 0x8080808080808080L) != 0;
+  /**
+   * The ranges of every file matching a pattern, one range per split, each read as one element;
+   * the step after it reads the range's lines. Split into ranges of a quarter of the size the
+   * runner asks for ({@link #RANGES_PER_SPLIT}), between {@value #MIN_RANGE_BYTES} and {@value
+   * #RANGE_BYTES} bytes, unless a size is given. The line counting pass is made once per file and
+   * range size in a JVM ({@link #CACHE}): the requests' and the failures' sources split the same
+   * files.
+   */
+  static final class Source extends BoundedSource<Range> {
+    private static final long serialVersionUID = 1L;
+    private final String filepattern;
+    /** 0: from the size the runner asks for. */
+    private final long fixedRangeBytes;
+    /** One split's range; null before splitting. */
+    private final Range range;
+    private final long rangeSizeBytes;
+    private transient List<MatchResult.Metadata> matched;
+
+    Source(String filepattern, long fixedRangeBytes) {
+      this(filepattern, fixedRangeBytes, null, 0);
+    }
+
+    private Source(String filepattern, long fixedRangeBytes, Range range, long rangeSizeBytes) {
+      this.filepattern = filepattern;
+      this.fixedRangeBytes = fixedRangeBytes;
+      this.range = range;
+      this.rangeSizeBytes = rangeSizeBytes;
+    }
+
+    /** The size of the ranges a split asking for {@code desiredBundleSizeBytes} gets. */
+    long rangeBytes(long desiredBundleSizeBytes) {
+      if (fixedRangeBytes > 0) {
+        return fixedRangeBytes;
+      }
+      return Math.max(MIN_RANGE_BYTES, Math.min(RANGE_BYTES, desiredBundleSizeBytes / RANGES_PER_SPLIT));
+    }
+
+    @Override
+    public List<Source> split(long desiredBundleSizeBytes, PipelineOptions options) throws IOException {
+      if (range != null) {
+        return List.of(this);
+      }
+      long rangeBytes = rangeBytes(desiredBundleSizeBytes);
+      List<Source> splits = new ArrayList<>();
+      for (MatchResult.Metadata file : match()) {
+        for (Range r : cachedSplit(file, rangeBytes)) {
+          splits.add(new Source(filepattern, fixedRangeBytes, r, r.whole() ? file.sizeBytes() : r.end - r.start));
+        }
+      }
+      return splits;
+    }
+
+    @Override
+    public long getEstimatedSizeBytes(PipelineOptions options) throws IOException {
+      if (range != null) {
+        return rangeSizeBytes;
+      }
+      long bytes = 0;
+      for (MatchResult.Metadata file : match()) {
+        bytes += file.sizeBytes();
+      }
+      return bytes;
+    }
+
+    private List<MatchResult.Metadata> match() throws IOException {
+      if (matched == null) {
+        MatchResult result = FileSystems.match(filepattern, EmptyMatchTreatment.ALLOW);
+        if (result.status() != MatchResult.Status.OK || result.metadata().isEmpty()) {
+          throw new FileNotFoundException("no file matches " + filepattern);
+        }
+        matched = result.metadata();
+      }
+      return matched;
+    }
+
+    @Override
+    public Coder<Range> getOutputCoder() {
+      return RangeCoder.INSTANCE;
+    }
+
+    @Override
+    public void populateDisplayData(DisplayData.Builder builder) {
+      super.populateDisplayData(builder);
+      builder.add(DisplayData.item("filePattern", filepattern).withLabel("Input files"));
+    }
+
+    @Override
+    public BoundedReader<Range> createReader(PipelineOptions options) throws IOException {
+      List<Source> ranges = range != null ? List.of(this) : split(RANGE_BYTES * RANGES_PER_SPLIT, options);
+      return new BoundedReader<Range>() {
+        private int next;
+
+        @Override
+        public boolean start() {
+          return advance();
+        }
+
+        @Override
+        public boolean advance() {
+          return ++next <= ranges.size();
+        }
+
+        @Override
+        public Range getCurrent() {
+          if (next < 1 || next > ranges.size()) {
+            throw new java.util.NoSuchElementException();
+          }
+          return ranges.get(next - 1).range;
+        }
+
+        @Override
+        public void close() {}
+
+        @Override
+        public BoundedSource<Range> getCurrentSource() {
+          return Source.this;
+        }
+      };
+    }
+  }
+
+  /** Split points per file (name, size, time, range size), so that two sources scan a file once. */
+  private static final Map<List<Object>, List<Range>> CACHE =
+      java.util.Collections.synchronizedMap(
+          new java.util.LinkedHashMap<List<Object>, List<Range>>(16, 0.75f, true) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<List<Object>, List<Range>> eldest) {
+              return size() > 256;
+            }
+          });
+
+  static List<Range> cachedSplit(MatchResult.Metadata file, long rangeBytes) throws IOException {
+    List<Object> id = List.of(file.resourceId().toString(), file.sizeBytes(), file.lastModifiedMillis(), rangeBytes);
+    List<Range> ranges = CACHE.get(id);
+    if (ranges == null) {
+      ranges = split(file, rangeBytes);
+      CACHE.put(id, ranges);
+    }
+    return ranges;
   }
 
   /** At most {@code limit} bytes of a stream. */

@@ -5,21 +5,19 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadFeature;
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import org.apache.beam.sdk.coders.ByteArrayCoder;
 import org.apache.beam.sdk.coders.Coder;
-import org.apache.beam.sdk.io.FileIO;
 import org.apache.beam.sdk.io.FileSystems;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
-import org.apache.beam.sdk.transforms.Reshuffle;
+import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.SerializableBiFunction;
 import org.apache.beam.sdk.values.PBegin;
 import org.apache.beam.sdk.values.PCollection;
@@ -229,6 +227,7 @@ final class InputLines {
     private final SerializableBiFunction<String, String, InT> fromPrompt;
     private final SerializableBiFunction<String, String, InT> fromRequest;
     private final Coder<InT> coder;
+    private long rangeBytes;
 
     private Read(
         String filepattern,
@@ -245,23 +244,34 @@ final class InputLines {
 
     @Override
     public PCollectionTuple expand(PBegin begin) {
-      PCollection<FileRanges.Range> ranges =
-          begin
-              .apply("Match", FileIO.match().filepattern(filepattern))
-              .apply("Split", ParDo.of(new FileRanges.SplitFn(FileRanges.RANGE_BYTES)))
-              .setCoder(FileRanges.RangeCoder.INSTANCE)
-              // Ranges to every worker.
-              .apply("Spread", Reshuffle.viaRandomKey());
       // Two steps over the same ranges, not one step with two outputs: a runner that does not
       // fuse a step of several outputs with the next (Flink's batch mode) would otherwise move
       // every request through an exchange to the next step, and once more to the failures.
       // Alone, the step of requests is fused with the connector's first step; the failures'
-      // step reads the ranges again, parsing only the lines that could fail.
+      // step reads the ranges again, parsing only the lines that could fail. Each reads its own
+      // source of the ranges, so that each is fused with it; the files are scanned for their
+      // split points once (FileRanges.Source).
       PCollection<InT> requests =
-          ranges.apply("Lines", ParDo.of(new ReadLinesFn<>(format, fromPrompt, fromRequest))).setCoder(coder);
+          begin
+              .apply("Ranges", org.apache.beam.sdk.io.Read.from(new FileRanges.Source(filepattern, rangeBytes)))
+              .apply("Lines", ParDo.of(new ReadLinesFn<>(format, fromPrompt, fromRequest)))
+              .setCoder(coder);
       PCollection<byte[]> invalid =
-          ranges.apply("InvalidLines", ParDo.of(new InvalidLinesFn(format))).setCoder(ByteArrayCoder.of());
+          format == Format.TEXT
+              // No line of a text input can fail to parse: nothing to read again.
+              ? begin.apply("InvalidLines", Create.empty(ByteArrayCoder.of()))
+              : begin
+                  .apply("RangesAgain", org.apache.beam.sdk.io.Read.from(new FileRanges.Source(filepattern, rangeBytes)))
+                  .apply("InvalidLines", ParDo.of(new InvalidLinesFn(format)))
+                  .setCoder(ByteArrayCoder.of());
       return PCollectionTuple.of(this.requests, requests).and(INVALID, invalid);
+    }
+
+    /** Ranges of {@code bytes} instead of the size the runner's splits call for (tests). */
+    Read<InT> withRangeBytes(long bytes) {
+      Read<InT> copy = new Read<>(filepattern, format, fromPrompt, fromRequest, coder);
+      copy.rangeBytes = bytes;
+      return copy;
     }
   }
 
@@ -272,16 +282,37 @@ final class InputLines {
 
   /** Streams one range's lines (a BOM before the first line dropped); never holds the file. */
   static void forEachLine(FileRanges.Range range, LineVisitor visitor) throws IOException {
-    try (BufferedReader reader = range.open()) {
+    try (Utf8Lines lines = range.open()) {
       long lineNumber = range.firstLine - 1;
-      for (String text = reader.readLine(); text != null; text = reader.readLine()) {
+      while (lines.next()) {
         lineNumber++;
-        if (lineNumber == 1 && text.startsWith("\uFEFF")) {
-          text = text.substring(1);
-        }
-        visitor.line(lineNumber, text);
+        visitor.line(lineNumber, text(lines, lineNumber));
       }
     }
+  }
+
+  private static String text(Utf8Lines lines, long lineNumber) {
+    String text = lines.text();
+    return lineNumber == 1 && text.startsWith("\uFEFF") ? text.substring(1) : text;
+  }
+
+  /**
+   * Whether the current line may be a request line, from its bytes: false for a line whose first
+   * character that is not whitespace is ASCII and not '{' (or that is blank and ASCII), which
+   * {@link #isRequestLine} would say no to without decoding it; true when it must be decoded to
+   * tell.
+   */
+  static boolean mayBeRequestLine(Format format, Utf8Lines lines) {
+    byte[] b = lines.buffer();
+    for (int i = lines.start(), end = lines.start() + lines.length(); i < end; i++) {
+      if (b[i] < 0) {
+        return true; // not ASCII: decode to tell (Unicode whitespace, a BOM)
+      }
+      if (!Character.isWhitespace(b[i])) {
+        return format == Format.JSONL || b[i] == '{';
+      }
+    }
+    return false; // blank
   }
 
   /** Whether a non-blank line is a request line, one that may fail to parse. */
@@ -341,16 +372,24 @@ final class InputLines {
         return;
       }
       String fileName = fileName(range);
-      forEachLine(range, (lineNumber, text) -> {
-        if (text.isBlank() || !isRequestLine(format, text)) {
-          return;
+      try (Utf8Lines lines = range.open()) {
+        long lineNumber = range.firstLine - 1;
+        while (lines.next()) {
+          lineNumber++;
+          if (!mayBeRequestLine(format, lines)) {
+            continue;
+          }
+          String text = text(lines, lineNumber);
+          if (text.isBlank() || !isRequestLine(format, text)) {
+            continue;
+          }
+          Line line = parse(format, fileName, lineNumber, text);
+          if (line.error != null) {
+            failures.inc();
+            out.output(JsonLines.invalidLine(line.key, line.error, INVALID_ARGUMENT));
+          }
         }
-        Line line = parse(format, fileName, lineNumber, text);
-        if (line.error != null) {
-          failures.inc();
-          out.output(JsonLines.invalidLine(line.key, line.error, INVALID_ARGUMENT));
-        }
-      });
+      }
     }
   }
 }

@@ -11,12 +11,12 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.beam.sdk.Pipeline;
-import org.apache.beam.sdk.io.FileIO;
+import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.beam.sdk.testing.PAssert;
 import org.apache.beam.sdk.transforms.MapElements;
-import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.TypeDescriptors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -49,23 +49,13 @@ class FileRangesTest {
       }
     }
 
+    List<FileRanges.Source> splits = new FileRanges.Source(file.toString(), 100).split(1, PipelineOptionsFactory.create());
+    assertTrue(splits.size() > 10, splits.size() + " ranges");
     Pipeline p = Pipeline.create(PipelineOptionsFactory.create());
-    PCollection<FileRanges.Range> ranges =
-        p.apply(FileIO.match().filepattern(file.toString()))
-            .apply(ParDo.of(new FileRanges.SplitFn(100)))
-            .setCoder(FileRanges.RangeCoder.INSTANCE);
-    PAssert.that(ranges).satisfies(r -> {
-      int count = 0;
-      for (FileRanges.Range range : r) {
-        count++;
-      }
-      assertTrue(count > 10, count + " ranges");
-      return null;
-    });
-    PCollection<String> lines =
-        ranges
-            .apply(ParDo.of(new InputLines.ReadLinesFn<>(InputLines.Format.AUTO, (k, t) -> k + " " + t, (k, t) -> k + " " + t)))
-            .setCoder(org.apache.beam.sdk.coders.StringUtf8Coder.of());
+    InputLines.Read<String> read =
+        InputLines.read(file.toString(), InputLines.Format.AUTO, (k, t) -> k + " " + t, (k, t) -> k + " " + t, StringUtf8Coder.of())
+            .withRangeBytes(100);
+    PCollection<String> lines = p.apply(read).get(read.requests);
     PAssert.that(lines).containsInAnyOrder(expected);
     p.run().waitUntilFinish();
     assertEquals(201, expected.size(), "blank lines are skipped, and counted");
@@ -108,23 +98,76 @@ class FileRangesTest {
     }
     assertTrue(invalid.size() > 20 && requests.size() > 50, invalid.size() + " invalid, " + requests.size() + " requests");
 
-    for (int rangeBytes : new int[] {1, 37, 300}) {
+    for (int rangeBytes : new int[] {1, 37, 300, 0}) {
+      // 0: the ranges the runner's split asks for (the whole file here).
       Pipeline p = Pipeline.create(PipelineOptionsFactory.create());
-      PCollection<FileRanges.Range> ranges =
-          p.apply(FileIO.match().filepattern(file.toString()))
-              .apply(ParDo.of(new FileRanges.SplitFn(rangeBytes)))
-              .setCoder(FileRanges.RangeCoder.INSTANCE);
-      PCollection<String> read =
-          ranges
-              .apply("Lines", ParDo.of(new InputLines.ReadLinesFn<>(InputLines.Format.AUTO, (k, t) -> k + " " + t, (k, t) -> k + " " + t)))
-              .setCoder(org.apache.beam.sdk.coders.StringUtf8Coder.of());
+      InputLines.Read<String> both =
+          InputLines.read(file.toString(), InputLines.Format.AUTO, (k, t) -> k + " " + t, (k, t) -> k + " " + t, StringUtf8Coder.of())
+              .withRangeBytes(rangeBytes);
+      PCollectionTuple out = p.apply(both);
+      PCollection<String> read = out.get(both.requests);
       PCollection<String> failed =
-          ranges
-              .apply("InvalidLines", ParDo.of(new InputLines.InvalidLinesFn(InputLines.Format.AUTO)))
+          out.get(InputLines.INVALID)
               .apply(MapElements.into(TypeDescriptors.strings()).via(b -> new String(b, StandardCharsets.UTF_8)));
       PAssert.that("requests in ranges of " + rangeBytes, read).containsInAnyOrder(requests);
       PAssert.that("failures in ranges of " + rangeBytes, failed).containsInAnyOrder(invalid);
       p.run().waitUntilFinish();
+    }
+  }
+
+  @Test
+  void aSourceSplitsIntoContiguousRangesThatCoverEveryFileOnceWhateverTheSize() throws Exception {
+    // Lines of many lengths, so that split points fall everywhere; two files in one pattern.
+    StringBuilder text = new StringBuilder();
+    java.util.Random random = new java.util.Random(7);
+    for (int i = 0; i < 3000; i++) {
+      text.append("x".repeat(random.nextInt(300))).append(i % 5 == 0 ? "\r\n" : "\n");
+    }
+    Files.writeString(tmp.resolve("a.txt"), text);
+    Files.writeString(tmp.resolve("b.txt"), text.substring(0, text.length() / 3));
+    String pattern = tmp.resolve("*.txt").toString();
+    org.apache.beam.sdk.options.PipelineOptions options = PipelineOptionsFactory.create();
+    long total = Files.size(tmp.resolve("a.txt")) + Files.size(tmp.resolve("b.txt"));
+    FileRanges.Source source = new FileRanges.Source(pattern, 0);
+    assertEquals(total, source.getEstimatedSizeBytes(options));
+    for (long desired : new long[] {1, 4L << 20, 64L << 20, 1L << 40}) {
+      long rangeBytes = source.rangeBytes(desired);
+      assertTrue(rangeBytes >= FileRanges.MIN_RANGE_BYTES && rangeBytes <= FileRanges.RANGE_BYTES, "" + rangeBytes);
+    }
+    for (long rangeBytes : new long[] {1, 999, 4096, 65_536, 1L << 30}) {
+      java.util.Map<String, Long> covered = new java.util.TreeMap<>();
+      long sizes = 0;
+      for (FileRanges.Source split : new FileRanges.Source(pattern, rangeBytes).split(1, options)) {
+        FileRanges.Range r = split.createReader(options).start() ? readOne(split, options) : null;
+        long end = r.whole() ? Files.size(java.nio.file.Paths.get(r.file)) : r.end;
+        assertEquals(covered.getOrDefault(r.file, 0L), r.start, "ranges of " + rangeBytes + " are contiguous in order");
+        covered.put(r.file, end);
+        sizes += split.getEstimatedSizeBytes(options);
+        byte[] bytes = Files.readAllBytes(java.nio.file.Paths.get(r.file));
+        if (end < bytes.length) {
+          assertEquals('\n', bytes[(int) end - 1], "a range ends after a line");
+          assertTrue(end - r.start >= rangeBytes, "only a file's last range is short");
+        }
+      }
+      assertEquals(total, sizes, "ranges of " + rangeBytes + " cover every byte once");
+      assertEquals(2, covered.size());
+    }
+    // Unsplit (a runner may read a source whole): every range, in one reader.
+    List<FileRanges.Range> all = new ArrayList<>();
+    try (org.apache.beam.sdk.io.BoundedSource.BoundedReader<FileRanges.Range> r = new FileRanges.Source(pattern, 4096).createReader(options)) {
+      for (boolean more = r.start(); more; more = r.advance()) {
+        all.add(r.getCurrent());
+      }
+    }
+    assertEquals(new FileRanges.Source(pattern, 4096).split(1, options).size(), all.size());
+  }
+
+  private static FileRanges.Range readOne(FileRanges.Source split, org.apache.beam.sdk.options.PipelineOptions options) throws IOException {
+    try (org.apache.beam.sdk.io.BoundedSource.BoundedReader<FileRanges.Range> r = split.createReader(options)) {
+      assertTrue(r.start());
+      FileRanges.Range range = r.getCurrent();
+      assertTrue(!r.advance(), "one range per split");
+      return range;
     }
   }
 }
