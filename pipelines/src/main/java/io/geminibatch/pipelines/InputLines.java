@@ -115,11 +115,24 @@ final class InputLines {
 
   /** Parses line {@code lineNumber} of {@code fileName}; null for a blank line. */
   static Line parse(Format format, String fileName, long lineNumber, String line) {
+    return parse(format, fileName, lineNumber, line, null);
+  }
+
+  /**
+   * As {@link #parse(Format, String, long, String)}; {@code utf8}, when not null, holds the line's
+   * UTF-8 bytes as its current line, which the line key then hashes instead of encoding the text
+   * again.
+   */
+  static Line parse(Format format, String fileName, long lineNumber, String line, Utf8Lines utf8) {
     if (line.isBlank()) {
       return null;
     }
     if (!isRequestLine(format, line)) {
-      return new Line(lineKey(fileName, lineNumber, line), line, null, null);
+      String key =
+          utf8 == null
+              ? lineKey(fileName, lineNumber, line)
+              : lineKey(fileName, lineNumber, utf8.buffer(), utf8.start(), utf8.length());
+      return new Line(key, line, null, null);
     }
     return readRequestLine(fileName, lineNumber, line);
   }
@@ -190,7 +203,15 @@ final class InputLines {
 
   /** {@code <file name>:line-<n>-<first 8 hex digits of SHA-256(line)>}. */
   static String lineKey(String fileName, long lineNumber, String line) {
-    byte[] digest = SHA256.get().digest(line.getBytes(StandardCharsets.UTF_8));
+    byte[] utf8 = line.getBytes(StandardCharsets.UTF_8);
+    return lineKey(fileName, lineNumber, utf8, 0, utf8.length);
+  }
+
+  /** {@link #lineKey(String, long, String)} of the line whose UTF-8 bytes are {@code utf8[off, off + len)}. */
+  static String lineKey(String fileName, long lineNumber, byte[] utf8, int off, int len) {
+    MessageDigest sha = SHA256.get();
+    sha.update(utf8, off, len);
+    byte[] digest = sha.digest();
     // Built by hand: String.format costs more than the hash, once per input line.
     StringBuilder key = new StringBuilder(fileName.length() + 32).append(fileName).append(":line-").append(lineNumber).append('-');
     for (int i = 0; i < 4; i++) {
@@ -277,7 +298,12 @@ final class InputLines {
 
   /** Receives one range's lines, numbered as in their file. */
   interface LineVisitor {
-    void line(long lineNumber, String text) throws IOException;
+    /**
+     * {@code utf8}: the reader, whose current line's bytes are the UTF-8 encoding of {@code text}
+     * (an ASCII line); null when they may not be (a BOM dropped, other characters, malformed
+     * bytes), so that whoever needs the bytes encodes the text.
+     */
+    void line(long lineNumber, String text, Utf8Lines utf8) throws IOException;
   }
 
   /** Streams one range's lines (a BOM before the first line dropped); never holds the file. */
@@ -286,7 +312,7 @@ final class InputLines {
       long lineNumber = range.firstLine - 1;
       while (lines.next()) {
         lineNumber++;
-        visitor.line(lineNumber, text(lines, lineNumber));
+        visitor.line(lineNumber, text(lines, lineNumber), lines.isAscii() ? lines : null);
       }
     }
   }
@@ -342,8 +368,8 @@ final class InputLines {
     @ProcessElement
     public void process(@Element FileRanges.Range range, OutputReceiver<InT> out) throws IOException {
       String fileName = fileName(range);
-      forEachLine(range, (lineNumber, text) -> {
-        Line line = parse(format, fileName, lineNumber, text);
+      forEachLine(range, (lineNumber, text, utf8) -> {
+        Line line = parse(format, fileName, lineNumber, text, utf8);
         if (line != null && line.error == null) {
           out.output(
               line.requestJson == null

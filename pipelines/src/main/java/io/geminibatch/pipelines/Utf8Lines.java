@@ -94,6 +94,23 @@ final class Utf8Lines implements AutoCloseable {
     return lineLength;
   }
 
+  /** Whether the current line is all ASCII (its bytes are then its text's UTF-8, one per char). */
+  boolean isAscii() {
+    int i = lineStart;
+    int end = lineStart + lineLength;
+    for (int n = end - 7; i < n; i += 8) {
+      if (((long) LONGS.get(buf, i) & 0x8080808080808080L) != 0) {
+        return false;
+      }
+    }
+    for (; i < end; i++) {
+      if (buf[i] < 0) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   private void fill() throws IOException {
     if (pos > 0) {
       System.arraycopy(buf, pos, buf, 0, limit - pos);

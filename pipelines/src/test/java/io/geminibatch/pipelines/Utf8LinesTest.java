@@ -129,4 +129,40 @@ class Utf8LinesTest {
       }
     }
   }
+
+  @Test
+  void aLineIsAsciiExactlyWhenItsBytesAreItsTextsUtf8OneByteAChar() throws IOException {
+    // The line key hashes an ASCII line's bytes as they are (InputLines.lineKey); any other line's
+    // text is encoded again. Lengths sweep the eight-byte words, the odd byte at every offset.
+    Random random = new Random(3);
+    for (int len = 0; len <= 40; len++) {
+      for (int at = -1; at < len; at++) {
+        byte[] line = new byte[len];
+        for (int i = 0; i < len; i++) {
+          line[i] = (byte) (' ' + random.nextInt(90));
+        }
+        byte[] odd = {(byte) 0xC3, (byte) 0xA9}; // é
+        java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+        b.write(line, 0, Math.max(at, 0));
+        if (at >= 0) {
+          b.writeBytes(odd);
+          b.write(line, at, len - at);
+        }
+        b.write('\n');
+        byte[] bytes = b.toByteArray();
+        try (Utf8Lines r = new Utf8Lines(new ByteArrayInputStream(bytes), 7)) {
+          r.next();
+          byte[] own = java.util.Arrays.copyOfRange(r.buffer(), r.start(), r.start() + r.length());
+          assertEquals(at < 0, r.isAscii(), len + " " + at);
+          if (r.isAscii()) {
+            assertEquals(new String(own, StandardCharsets.ISO_8859_1), r.text());
+            org.junit.jupiter.api.Assertions.assertArrayEquals(r.text().getBytes(StandardCharsets.UTF_8), own);
+            assertEquals(
+                InputLines.lineKey("f.txt", 9, r.text()),
+                InputLines.lineKey("f.txt", 9, r.buffer(), r.start(), r.length()));
+          }
+        }
+      }
+    }
+  }
 }
