@@ -487,7 +487,7 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, ResponseBatch<OutT>> {
             blocks.anomaly();
             return;
           }
-          blocks.add(kind.toOutput(key, partial, raw, start, end, job.jobName), end - start + key.length());
+          blocks.add(key, partial, raw, start, end, job.jobName);
         });
         blocks.flush();
       } catch (IOException | RuntimeException e) {
@@ -553,6 +553,23 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, ResponseBatch<OutT>> {
         flush();
         block = k;
       }
+    }
+
+    /** The response at {@code raw[start, end)}: written to the block's file, or held as an output. */
+    void add(String key, Object partial, byte[] raw, int start, int end, String jobName) throws IOException {
+      if (settings.resultFiles == null) {
+        add(kind.toOutput(key, partial, raw, start, end, jobName), end - start + key.length());
+        return;
+      }
+      if (file == null) {
+        file = new ResultFiles.BlockWriter(settings.resultFiles, jobName, block);
+      }
+      try {
+        kind.writeResultLine(key, partial, raw, start, end, file.stream(), tokens);
+      } catch (IOException e) {
+        throw file.failed(e);
+      }
+      written++;
     }
 
     void add(OutT output, int bytes) throws IOException {

@@ -172,6 +172,17 @@ final class EmbedKind extends KindSupport<EmbedResponse> {
   @Override
   void count(EmbedResponse output, long[] tokens) {}
 
+  @Override
+  void writeResultLine(String key, Object partial, byte[] raw, int start, int end, java.io.OutputStream out, long[] tokens)
+      throws java.io.IOException {
+    int[] range = (int[]) partial;
+    if (range == null) {
+      writeKeyedLine(out, key, EMBEDDING_FIELD, NO_EMBEDDING, 0, NO_EMBEDDING.length);
+    } else {
+      writeKeyedLine(out, key, EMBEDDING_FIELD, raw, start + range[0], start + range[1]);
+    }
+  }
+
   private static final byte[] EMBEDDING_FIELD = Json.utf8(",\"embedding\":");
 
   @Override

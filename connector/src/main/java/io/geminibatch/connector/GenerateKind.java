@@ -133,6 +133,15 @@ final class GenerateKind extends KindSupport<GenerateResponse> {
   }
 
   @Override
+  void writeResultLine(String key, Object partial, byte[] raw, int start, int end, java.io.OutputStream out, long[] tokens)
+      throws java.io.IOException {
+    writeKeyedLine(out, key, RESPONSE_FIELD, raw, start, end);
+    Partial r = (Partial) partial;
+    tokens[0] += r.promptTokens;
+    tokens[1] += r.candidatesTokens;
+  }
+
+  @Override
   void count(GenerateResponse output, long[] tokens) {
     tokens[0] += output.getPromptTokenCount();
     tokens[1] += output.getCandidatesTokenCount();

@@ -95,6 +95,29 @@ abstract class KindSupport<OutT> implements Serializable {
    */
   abstract byte[] resultLine(OutT output);
 
+  /**
+   * Writes the result line of the response at {@code raw[start, end)} to {@code out} and adds its
+   * token counts to {@code tokens}: what {@code resultLine(toOutput(...))} and {@code count} give,
+   * which this default does; a kind overrides it to write the line's parts as they stand, without
+   * the output element or the line as arrays of their own (two copies of every response).
+   */
+  void writeResultLine(String key, Object partial, byte[] raw, int start, int end, java.io.OutputStream out, long[] tokens)
+      throws IOException {
+    OutT output = toOutput(key, partial, raw, start, end, null);
+    out.write(resultLine(output));
+    count(output, tokens);
+  }
+
+  /** {@link #keyedLine} written to {@code out}, the value a slice. */
+  static void writeKeyedLine(java.io.OutputStream out, String key, byte[] field, byte[] value, int from, int to)
+      throws IOException {
+    out.write(KEY);
+    out.write(Json.quoteUtf8(key));
+    out.write(field);
+    out.write(value, from, to - from);
+    out.write(END);
+  }
+
   private static final byte[] KEY = Json.utf8("{\"key\":");
   private static final byte[] END = Json.utf8("}\n");
 

@@ -56,6 +56,16 @@ final class ResultFiles {
       }
     }
 
+    /** The block's buffered stream, for a line written in parts. */
+    OutputStream stream() {
+      return out;
+    }
+
+    /** An error writing {@link #stream()}, named. */
+    UncheckedIOException failed(IOException e) {
+      return new UncheckedIOException("cannot write the result file " + temp, e);
+    }
+
     /** Closes the block and puts it under its name, replacing what a failed bundle left there. */
     void commit() throws IOException {
       out.close();

@@ -80,4 +80,45 @@ class KindSupportTest {
       assertArrayEquals(new float[] {0.5f, -1f, 0.0325f}, r.getValues());
     }
   }
+
+  @Test
+  void aResultLineWrittenInPartsIsTheLineOfItsOutputAndCountsTheSameTokens() throws Exception {
+    // The read step writes result files from the response's bytes where they stand
+    // (writeResultLine); the output element's own line (resultLine) is its oracle. Keys that need
+    // escaping, responses inside a larger buffer, an embedding without values.
+    String[] keys = {"k", "a \"quoted\" key", "tab\tand\\slash", "é-ü-€", "p.txt:line-7-0a1b2c3d"};
+    String[] generate = {
+      "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"hi\"}]}}],\"usageMetadata\":{\"promptTokenCount\":3,\"candidatesTokenCount\":5}}",
+      "{\"candidates\":[],\"usageMetadata\":{\"promptTokenCount\":\"12\",\"totalTokenCount\":12}}",
+      "{}",
+    };
+    String[] embed = {"{\"embedding\":{\"values\":[0.5,-1]}}", "{\"other\":1}", "{\"embedding\":{\"values\":[]},\"x\":[1,2]}"};
+    for (String key : keys) {
+      for (String response : generate) {
+        assertPartsMatchTheOutputsLine(new GenerateKind(null, null), key, response);
+      }
+      for (String response : embed) {
+        assertPartsMatchTheOutputsLine(new EmbedKind(null, null), key, response);
+      }
+    }
+  }
+
+  private static <OutT> void assertPartsMatchTheOutputsLine(KindSupport<OutT> kind, String key, String response) throws Exception {
+    byte[] buffer = ("xx" + response + "yyy").getBytes(StandardCharsets.UTF_8);
+    int start = 2;
+    int end = start + response.getBytes(StandardCharsets.UTF_8).length;
+    Object partial;
+    try (JsonParser p = Json.FACTORY.createParser(buffer, start, end - start)) {
+      p.nextToken();
+      partial = kind.readResponse(p);
+    }
+    OutT output = kind.toOutput(key, partial, buffer, start, end, "batches/j");
+    long[] expectedTokens = new long[2];
+    kind.count(output, expectedTokens);
+    java.io.ByteArrayOutputStream written = new java.io.ByteArrayOutputStream();
+    long[] tokens = new long[2];
+    kind.writeResultLine(key, partial, buffer, start, end, written, tokens);
+    assertEquals(new String(kind.resultLine(output), StandardCharsets.UTF_8), written.toString(StandardCharsets.UTF_8), key + " " + response);
+    assertArrayEquals(expectedTokens, tokens, key + " " + response);
+  }
 }
