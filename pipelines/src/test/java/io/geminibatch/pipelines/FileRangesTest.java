@@ -170,4 +170,52 @@ class FileRangesTest {
       return range;
     }
   }
+
+  @Test
+  void aCompressedFileIsOneRangeReadWholeBesideAPlainOneSplitInMany() throws Exception {
+    // A .gz file cannot be read from an offset: one range, decompressed, keyed as a plain
+    // reader keys it; the plain file next to it in the same pattern is split as usual.
+    StringBuilder text = new StringBuilder("\uFEFF");
+    for (int i = 0; i < 500; i++) {
+      text.append("prompt ").append(i).append(i % 7 == 0 ? " é" : "").append(i % 3 == 0 ? "\r\n" : "\n");
+    }
+    Path plain = tmp.resolve("a.txt");
+    Files.writeString(plain, text, StandardCharsets.UTF_8);
+    Path gz = tmp.resolve("b.txt.gz");
+    try (java.io.OutputStream out = new java.util.zip.GZIPOutputStream(Files.newOutputStream(gz))) {
+      out.write(text.toString().getBytes(StandardCharsets.UTF_8));
+    }
+    List<String> expected = new ArrayList<>();
+    for (Path file : List.of(plain, gz)) {
+      java.io.InputStream in = Files.newInputStream(file);
+      if (file.toString().endsWith(".gz")) {
+        in = new java.util.zip.GZIPInputStream(in);
+      }
+      try (BufferedReader r = new BufferedReader(new java.io.InputStreamReader(in, StandardCharsets.UTF_8))) {
+        long n = 0;
+        for (String line = r.readLine(); line != null; line = r.readLine()) {
+          n++;
+          line = n == 1 ? line.substring(1) : line;
+          expected.add(InputLines.lineKey(file.getFileName().toString(), n, line) + " " + line);
+        }
+      }
+    }
+    org.apache.beam.sdk.options.PipelineOptions options = PipelineOptionsFactory.create();
+    List<FileRanges.Source> splits = new FileRanges.Source(tmp.resolve("*").toString(), 512).split(1, options);
+    long whole = splits.stream().filter(s -> {
+      try {
+        return readOne(s, options).whole();
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }).count();
+    assertEquals(1, whole, "the compressed file is one range");
+    assertTrue(splits.size() > 5, splits.size() + " ranges");
+    Pipeline p = Pipeline.create(PipelineOptionsFactory.create());
+    InputLines.Read<String> read =
+        InputLines.read(tmp.resolve("*").toString(), InputLines.Format.AUTO, (k, t) -> k + " " + t, (k, t) -> k + " " + t, StringUtf8Coder.of())
+            .withRangeBytes(512);
+    PAssert.that(p.apply(read).get(read.requests)).containsInAnyOrder(expected);
+    p.run().waitUntilFinish();
+  }
 }
