@@ -186,10 +186,12 @@ final class FileRanges {
         return List.of(this);
       }
       long rangeBytes = rangeBytes(desiredBundleSizeBytes);
+      List<MatchResult.Metadata> files = match();
+      List<List<Range>> ranges = splitAll(files, rangeBytes);
       List<Source> splits = new ArrayList<>();
-      for (MatchResult.Metadata file : match()) {
-        for (Range r : cachedSplit(file, rangeBytes)) {
-          splits.add(new Source(filepattern, fixedRangeBytes, r, r.whole() ? file.sizeBytes() : r.end - r.start));
+      for (int f = 0; f < files.size(); f++) {
+        for (Range r : ranges.get(f)) {
+          splits.add(new Source(filepattern, fixedRangeBytes, r, r.whole() ? files.get(f).sizeBytes() : r.end - r.start));
         }
       }
       return splits;
@@ -273,6 +275,51 @@ final class FileRanges {
               return size() > 256;
             }
           });
+
+  /** Files scanned for their split points at once, at most this many. */
+  static final int SCAN_THREADS = 8;
+
+  /**
+   * Each file's ranges, in the files' order. Several files are scanned at once: one scan reads a
+   * whole file, and where the split runs in one place (Flink's job manager, a Dataflow worker) a
+   * glob of large files would otherwise be read one after the other before any work starts.
+   */
+  static List<List<Range>> splitAll(List<MatchResult.Metadata> files, long rangeBytes) throws IOException {
+    List<List<Range>> ranges = new ArrayList<>();
+    if (files.size() == 1) {
+      ranges.add(cachedSplit(files.get(0), rangeBytes));
+      return ranges;
+    }
+    java.util.concurrent.ExecutorService pool =
+        java.util.concurrent.Executors.newFixedThreadPool(
+            Math.min(files.size(), SCAN_THREADS),
+            r -> {
+              Thread t = new Thread(r, "gemini-batch-input-scan");
+              t.setDaemon(true);
+              return t;
+            });
+    try {
+      List<java.util.concurrent.Future<List<Range>>> scans = new ArrayList<>();
+      for (MatchResult.Metadata file : files) {
+        scans.add(pool.submit(() -> cachedSplit(file, rangeBytes)));
+      }
+      for (java.util.concurrent.Future<List<Range>> scan : scans) {
+        ranges.add(scan.get());
+      }
+      return ranges;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new java.io.InterruptedIOException("interrupted while scanning the input files");
+    } catch (java.util.concurrent.ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof IOException) {
+        throw (IOException) cause;
+      }
+      throw new IOException("cannot scan the input files: " + cause, cause);
+    } finally {
+      pool.shutdownNow();
+    }
+  }
 
   static List<Range> cachedSplit(MatchResult.Metadata file, long rangeBytes) throws IOException {
     List<Object> id = List.of(file.resourceId().toString(), file.sizeBytes(), file.lastModifiedMillis(), rangeBytes);

@@ -218,4 +218,40 @@ class FileRangesTest {
     PAssert.that(p.apply(read).get(read.requests)).containsInAnyOrder(expected);
     p.run().waitUntilFinish();
   }
+
+  @Test
+  void manyFilesAreScannedAtOnceEachKeepingItsOwnRangesInOrderAndAFailedScanIsAnError() throws Exception {
+    // More files than scan threads: every file's ranges, contiguous, in the files' order.
+    int files = FileRanges.SCAN_THREADS + 5;
+    List<org.apache.beam.sdk.io.fs.MatchResult.Metadata> metadata = new ArrayList<>();
+    for (int f = 0; f < files; f++) {
+      Path file = tmp.resolve(String.format("m%02d.txt", f));
+      StringBuilder text = new StringBuilder();
+      for (int i = 0; i < 40 + 13 * f; i++) {
+        text.append("file ").append(f).append(" line ").append(i).append('\n');
+      }
+      Files.writeString(file, text);
+      metadata.add(org.apache.beam.sdk.io.FileSystems.matchSingleFileSpec(file.toString()));
+    }
+    List<List<FileRanges.Range>> ranges = FileRanges.splitAll(metadata, 97);
+    assertEquals(files, ranges.size());
+    for (int f = 0; f < files; f++) {
+      assertEquals(FileRanges.split(metadata.get(f), 97).size(), ranges.get(f).size(), "file " + f);
+      long at = 0;
+      long line = 1;
+      for (FileRanges.Range r : ranges.get(f)) {
+        assertEquals(metadata.get(f).resourceId().toString(), r.file);
+        assertEquals(at, r.start, "file " + f);
+        assertEquals(line, r.firstLine, "file " + f);
+        line += Files.readString(java.nio.file.Paths.get(r.file)).substring((int) r.start, (int) r.end).chars().filter(c -> c == '\n').count();
+        at = r.end;
+      }
+      assertEquals(metadata.get(f).sizeBytes(), at, "file " + f + " covered");
+    }
+    // A file gone between the match and the scan: the split fails with the file system's error.
+    Files.delete(tmp.resolve("m03.txt"));
+    java.io.IOException e =
+        org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class, () -> FileRanges.splitAll(metadata, 89));
+    assertTrue(String.valueOf(e.getMessage()).contains("m03.txt"), e.toString());
+  }
 }
