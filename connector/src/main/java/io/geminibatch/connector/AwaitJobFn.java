@@ -572,16 +572,8 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, ResponseBatch<OutT>> {
       written++;
     }
 
-    void add(OutT output, int bytes) throws IOException {
-      if (settings.resultFiles != null) {
-        if (file == null) {
-          file = new ResultFiles.BlockWriter(settings.resultFiles, jobName, block);
-        }
-        file.write(kind.resultLine(output));
-        kind.count(output, tokens);
-        written++;
-        return;
-      }
+    /** An output held for the block's batches (without result files). */
+    void add(OutT output, int bytes) {
       pending.add(output);
       bytesSinceCut += bytes;
       if (bytesSinceCut >= ResponseBatch.TARGET_BYTES) {

@@ -91,22 +91,19 @@ abstract class KindSupport<OutT> implements Serializable {
 
   /**
    * One output as a line of a result file (see {@code withResultFiles}): {@code {"key": ...,
-   * FIELD: ...}} and a newline, the value as the service sent it.
+   * FIELD: ...}} and a newline, the value as the service sent it. The simple twin of {@link
+   * #writeResultLine}, which writes the files.
    */
   abstract byte[] resultLine(OutT output);
 
   /**
    * Writes the result line of the response at {@code raw[start, end)} to {@code out} and adds its
-   * token counts to {@code tokens}: what {@code resultLine(toOutput(...))} and {@code count} give,
-   * which this default does; a kind overrides it to write the line's parts as they stand, without
-   * the output element or the line as arrays of their own (two copies of every response).
+   * token counts to {@code tokens}, from the line's parts as they stand: no output element, no
+   * line array (two copies of every response). What it writes is {@code
+   * resultLine(toOutput(...))}, its test oracle, and what it counts is {@code count}'s.
    */
-  void writeResultLine(String key, Object partial, byte[] raw, int start, int end, java.io.OutputStream out, long[] tokens)
-      throws IOException {
-    OutT output = toOutput(key, partial, raw, start, end, null);
-    out.write(resultLine(output));
-    count(output, tokens);
-  }
+  abstract void writeResultLine(String key, Object partial, byte[] raw, int start, int end, java.io.OutputStream out, long[] tokens)
+      throws IOException;
 
   /** {@link #keyedLine} written to {@code out}, the value a slice. */
   static void writeKeyedLine(java.io.OutputStream out, String key, byte[] field, byte[] value, int from, int to)

@@ -48,15 +48,7 @@ final class ResultFiles {
       this.out = new BufferedOutputStream(Channels.newOutputStream(FileSystems.create(temp, MimeTypes.TEXT)), BUFFER_BYTES);
     }
 
-    void write(byte[] line) {
-      try {
-        out.write(line);
-      } catch (IOException e) {
-        throw new UncheckedIOException("cannot write the result file " + temp, e);
-      }
-    }
-
-    /** The block's buffered stream, for a line written in parts. */
+    /** The block's buffered stream, its lines written in parts. */
     OutputStream stream() {
       return out;
     }

@@ -186,14 +186,14 @@ class ResultFilesTest {
   void aBlockWrittenAgainReplacesItsFileWithTheSameName() throws IOException {
     String prefix = dir.resolve("sub").resolve("answers").toString();
     ResultFiles.BlockWriter first = new ResultFiles.BlockWriter(prefix, "batches/abc", 3);
-    first.write("{\"key\":\"a\"}\n".getBytes(StandardCharsets.UTF_8));
+    first.stream().write("{\"key\":\"a\"}\n".getBytes(StandardCharsets.UTF_8));
     first.commit();
     // A retried bundle writes the block again (the same lines in practice; different here to tell).
     ResultFiles.BlockWriter again = new ResultFiles.BlockWriter(prefix, "batches/abc", 3);
-    again.write("{\"key\":\"b\"}\n".getBytes(StandardCharsets.UTF_8));
+    again.stream().write("{\"key\":\"b\"}\n".getBytes(StandardCharsets.UTF_8));
     again.commit();
     ResultFiles.BlockWriter dropped = new ResultFiles.BlockWriter(prefix, "batches/abc", 4);
-    dropped.write("{\"key\":\"c\"}\n".getBytes(StandardCharsets.UTF_8));
+    dropped.stream().write("{\"key\":\"c\"}\n".getBytes(StandardCharsets.UTF_8));
     dropped.abort();
     assertEquals(List.of("{\"key\":\"b\"}"), lines(Path.of(prefix)));
     try (Stream<Path> files = Files.list(dir.resolve("sub"))) {
