@@ -66,18 +66,19 @@ final class Args {
    * and downloads wait on the service): 13 s for 100,000 prompts against 19 s, and 29 to 31 s for
    * 1,000,000 against 121 s, where the Direct runner's heap stays full (6 GB). The
    * embedded cluster gets {@link #LOCAL_FLINK_CONF} unless {@code --flinkConfDir} or {@code
-   * FLINK_CONF_DIR} names a configuration of the user's.
+   * FLINK_CONF_DIR} names a configuration of the user's. Returns true when it chose the embedded
+   * Flink cluster (see {@link EmbeddedFlink}).
    */
-  static void defaultRunner(String[] args, PipelineOptions options, long inputBytes, Map<String, String> env) {
+  static boolean defaultRunner(String[] args, PipelineOptions options, long inputBytes, Map<String, String> env) {
     if (Arrays.stream(args).anyMatch(a -> a.startsWith("--runner="))) {
-      return;
+      return false;
     }
     if (inputBytes < FLINK_FROM_BYTES) {
       options.setRunner(DirectRunner.class);
       DirectOptions direct = options.as(DirectOptions.class);
       direct.setEnforceImmutability(given(args, "--enforceImmutability=") && direct.isEnforceImmutability());
       direct.setEnforceEncodability(given(args, "--enforceEncodability=") && direct.isEnforceEncodability());
-      return;
+      return false;
     }
     options.setRunner(FlinkRunner.class);
     FlinkPipelineOptions flink = options.as(FlinkPipelineOptions.class);
@@ -88,6 +89,7 @@ final class Args {
     if (!given(args, "--flinkConfDir=") && env.get("FLINK_CONF_DIR") == null) {
       flink.setFlinkConfDir(localFlinkConf().toString());
     }
+    return true;
   }
 
   /**

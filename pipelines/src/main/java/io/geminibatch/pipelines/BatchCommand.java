@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.stream.Stream;
+import org.apache.beam.runners.flink.FlinkPipelineOptions;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.coders.ByteArrayCoder;
@@ -169,11 +170,22 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
     Args.refuseStreaming(options);
     FileSystems.setDefaultPipelineOptions(options);
     boolean dryRun = Dataflow.dryRunDir(options) != null;
+    EmbeddedFlink flink = null;
     if (!Dataflow.prepare(args, options, env)) {
-      Args.defaultRunner(args, options, inputBytes(options.getInput(), options), env);
+      if (Args.defaultRunner(args, options, inputBytes(options.getInput(), options), env)) {
+        // Starts while the rest of this method builds the pipeline.
+        flink = EmbeddedFlink.start(options.as(FlinkPipelineOptions.class));
+      }
     } else if (!dryRun || StagingLocations.isLocal(options.getInput())) {
       inputBytes(options.getInput(), options); // a usage error when nothing matches (offline, local inputs only)
     }
+    try (EmbeddedFlink started = flink) {
+      return run(args, options, dryRun, startNanos, err, env);
+    }
+  }
+
+  private int run(String[] args, OptionsT options, boolean dryRun, long startNanos, PrintStream err, Map<String, String> env)
+      throws UsageException, IOException {
     if (!dryRun) {
       CloudStorageChecks.checkWritable("--output", options.getOutput());
       CloudStorageChecks.checkWritable("--stagingLocation", StagingLocations.given(options));
