@@ -168,9 +168,14 @@ final class Pack {
 
     /** {@code capacity}: the bytes of lines it is expected to hold (it grows past them). */
     Builder(int bucket, int attempt, int capacity) {
+      this(bucket, attempt, new byte[capacity]);
+    }
+
+    /** Fills {@code buffer} (a recycled one: its contents do not matter), growing past it. */
+    Builder(int bucket, int attempt, byte[] buffer) {
       this.bucket = bucket;
       this.attempt = attempt;
-      this.lines = new byte[capacity];
+      this.lines = buffer;
     }
 
     void add(Line line) {
