@@ -96,6 +96,8 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, ResponseBatch<OutT>> {
    * poll does not read the ledger and the retry shard again; least recently used dropped.
    */
   private transient Map<String, SubmittedJob> attempts;
+  /** The common result line read without Jackson; null for a kind that reads more than usage. */
+  private transient FastResultLine fast;
 
   AwaitJobFn(
       BatchSettings settings,
@@ -112,6 +114,7 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, ResponseBatch<OutT>> {
     submitter = new JobSubmitter<>(settings, kind, metrics, client);
     terminal = lru();
     attempts = lru();
+    fast = kind.fromUsage(0, 0, 0) != null ? new FastResultLine() : null;
   }
 
   private static <V> Map<String, V> lru() {
@@ -735,7 +738,7 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, ResponseBatch<OutT>> {
    * ({@code partial}, with its raw bytes {@code raw[start, end)}) or an error.
    */
   @FunctionalInterface
-  private interface ResultVisitor {
+  interface ResultVisitor {
     void visit(long position, String key, Object partial, byte[] raw, int start, int end, ApiStatus error)
         throws IOException;
   }
@@ -788,6 +791,18 @@ final class AwaitJobFn<OutT> extends DoFn<SubmittedJob, ResponseBatch<OutT>> {
    * pass: the kind reads the response where it stands, and its bytes are kept as a slice.
    */
   private void visitLine(long position, byte[] buf, int off, int len, boolean parse, ResultVisitor visitor)
+      throws IOException {
+    if (fast != null && fast.scan(buf, off, len)) {
+      Object partial = parse ? kind.fromUsage(fast.promptTokens, fast.candidatesTokens, fast.totalTokens) : null;
+      visitor.visit(position, fast.key(), partial, buf, fast.responseStart, fast.responseEnd, null);
+      return;
+    }
+    visitLineGenerally(kind, position, buf, off, len, parse, visitor);
+  }
+
+  /** {@link #visitLine} with Jackson: any line, and the oracle of {@link FastResultLine}. */
+  static void visitLineGenerally(
+      KindSupport<?> kind, long position, byte[] buf, int off, int len, boolean parse, ResultVisitor visitor)
       throws IOException {
     String key = null;
     ApiStatus error = null;

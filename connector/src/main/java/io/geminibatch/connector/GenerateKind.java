@@ -80,6 +80,15 @@ final class GenerateKind extends KindSupport<GenerateResponse> {
     long totalTokens;
   }
 
+  @Override
+  Object fromUsage(long promptTokens, long candidatesTokens, long totalTokens) {
+    Partial r = new Partial();
+    r.promptTokens = promptTokens;
+    r.candidatesTokens = candidatesTokens;
+    r.totalTokens = totalTokens;
+    return r;
+  }
+
   /** Reads the token counts; the candidates are skipped (the text is read on first use). */
   @Override
   Object readResponse(JsonParser p) throws IOException {

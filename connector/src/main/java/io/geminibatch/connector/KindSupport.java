@@ -40,6 +40,15 @@ abstract class KindSupport<OutT> implements Serializable {
   abstract Object readResponse(JsonParser p) throws IOException;
 
   /**
+   * What {@link #readResponse} gives for a response whose {@code usageMetadata} holds these
+   * counts (0 when absent), when that is all it reads; null when it reads more ({@link
+   * FastResultLine} then leaves the kind's lines to the general reader).
+   */
+  Object fromUsage(long promptTokens, long candidatesTokens, long totalTokens) {
+    return null;
+  }
+
+  /**
    * Builds the output element. {@code raw[start, end)} are the response's own bytes, for kinds
    * that keep the JSON.
    */
