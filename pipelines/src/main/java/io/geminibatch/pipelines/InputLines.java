@@ -9,6 +9,8 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.apache.beam.sdk.coders.ByteArrayCoder;
 import org.apache.beam.sdk.coders.Coder;
 import org.apache.beam.sdk.io.FileSystems;
@@ -272,10 +274,12 @@ final class InputLines {
       // step reads the ranges again, parsing only the lines that could fail. Each reads its own
       // source of the ranges, so that each is fused with it; the files are scanned for their
       // split points once (FileRanges.Source).
+      // Ranges the requests' step found clean are skipped by the failures' step (CleanRanges).
+      String run = java.util.UUID.randomUUID().toString();
       PCollection<InT> requests =
           begin
               .apply("Ranges", org.apache.beam.sdk.io.Read.from(new FileRanges.Source(filepattern, rangeBytes)))
-              .apply("Lines", ParDo.of(new ReadLinesFn<>(format, fromPrompt, fromRequest)))
+              .apply("Lines", ParDo.of(new ReadLinesFn<>(format, fromPrompt, fromRequest, run)))
               .setCoder(coder);
       PCollection<byte[]> invalid =
           format == Format.TEXT
@@ -283,7 +287,7 @@ final class InputLines {
               ? begin.apply("InvalidLines", Create.empty(ByteArrayCoder.of()))
               : begin
                   .apply("RangesAgain", org.apache.beam.sdk.io.Read.from(new FileRanges.Source(filepattern, rangeBytes)))
-                  .apply("InvalidLines", ParDo.of(new InvalidLinesFn(format)))
+                  .apply("InvalidLines", ParDo.of(new InvalidLinesFn(format, run)))
                   .setCoder(ByteArrayCoder.of());
       return PCollectionTuple.of(this.requests, requests).and(INVALID, invalid);
     }
@@ -350,24 +354,60 @@ final class InputLines {
     return FileSystems.matchNewResource(range.file, false).getFilename();
   }
 
+  /**
+   * Ranges in which the requests' step found no line that cannot be sent, in this JVM, by run: the
+   * failures' step skips them instead of reading them again when it runs in the same JVM (the
+   * embedded cluster, the Direct runner). Elsewhere, or when the requests' step has not finished
+   * a range yet, the failures' step reads the range as before: an entry only ever saves a read.
+   * An entry is taken by the one read it saves; {@value #MAX} at most are kept.
+   */
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(InputLines.class);
+
+  static final class CleanRanges {
+    static final int MAX = 100_000;
+    private static final Set<String> CLEAN = ConcurrentHashMap.newKeySet();
+
+    private CleanRanges() {}
+
+    private static String id(String run, FileRanges.Range range) {
+      return run + "|" + range.start + "|" + range.end + "|" + range.firstLine + "|" + range.file;
+    }
+
+    static void add(String run, FileRanges.Range range) {
+      if (CLEAN.size() < MAX) {
+        CLEAN.add(id(run, range));
+      }
+    }
+
+    /** Whether the range was found clean (and forgets it). */
+    static boolean take(String run, FileRanges.Range range) {
+      return CLEAN.remove(id(run, range));
+    }
+  }
+
   /** The requests of one range's lines; lines that cannot be sent are {@link InvalidLinesFn}'s. */
   static final class ReadLinesFn<InT> extends DoFn<FileRanges.Range, InT> {
     private final Format format;
     private final SerializableBiFunction<String, String, InT> fromPrompt;
     private final SerializableBiFunction<String, String, InT> fromRequest;
+    /** The read this step belongs to (CleanRanges). */
+    private final String run;
 
     ReadLinesFn(
         Format format,
         SerializableBiFunction<String, String, InT> fromPrompt,
-        SerializableBiFunction<String, String, InT> fromRequest) {
+        SerializableBiFunction<String, String, InT> fromRequest,
+        String run) {
       this.format = format;
       this.fromPrompt = fromPrompt;
       this.fromRequest = fromRequest;
+      this.run = run;
     }
 
     @ProcessElement
     public void process(@Element FileRanges.Range range, OutputReceiver<InT> out) throws IOException {
       String fileName = fileName(range);
+      boolean[] invalid = new boolean[1];
       forEachLine(range, (lineNumber, text, utf8) -> {
         Line line = parse(format, fileName, lineNumber, text, utf8);
         if (line != null && line.error == null) {
@@ -375,8 +415,13 @@ final class InputLines {
               line.requestJson == null
                   ? fromPrompt.apply(line.key, line.prompt)
                   : fromRequest.apply(line.key, line.requestJson));
+        } else if (line != null) {
+          invalid[0] = true;
         }
       });
+      if (!invalid[0]) {
+        CleanRanges.add(run, range);
+      }
     }
   }
 
@@ -386,15 +431,23 @@ final class InputLines {
    */
   static final class InvalidLinesFn extends DoFn<FileRanges.Range, byte[]> {
     private final Format format;
+    private final String run;
     private final Counter failures = Metrics.counter(BatchCommand.NAMESPACE, "failures");
+    private final Counter skipped = Metrics.counter(BatchCommand.NAMESPACE, "cleanRangesSkipped");
 
-    InvalidLinesFn(Format format) {
+    InvalidLinesFn(Format format, String run) {
       this.format = format;
+      this.run = run;
     }
 
     @ProcessElement
     public void process(@Element FileRanges.Range range, OutputReceiver<byte[]> out) throws IOException {
       if (format == Format.TEXT) {
+        return;
+      }
+      if (CleanRanges.take(run, range)) {
+        skipped.inc();
+        LOG.debug("Bytes {} to {} of {}: no line failed in the requests' step; not read again", range.start, range.end, range.file);
         return;
       }
       String fileName = fileName(range);

@@ -1,6 +1,7 @@
 package io.geminibatch.pipelines;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.BufferedReader;
@@ -59,6 +60,53 @@ class FileRangesTest {
     PAssert.that(lines).containsInAnyOrder(expected);
     p.run().waitUntilFinish();
     assertEquals(201, expected.size(), "blank lines are skipped, and counted");
+  }
+
+  /** Collects what a step outputs, outside a pipeline. */
+  private static <T> org.apache.beam.sdk.transforms.DoFn.OutputReceiver<T> into(List<T> list) {
+    return value ->
+        org.apache.beam.sdk.values.WindowedValues.<T>builder()
+            .setValue(value)
+            .setTimestamp(org.apache.beam.sdk.transforms.windowing.BoundedWindow.TIMESTAMP_MIN_VALUE)
+            .setWindow(org.apache.beam.sdk.transforms.windowing.GlobalWindow.INSTANCE)
+            .setPaneInfo(org.apache.beam.sdk.transforms.windowing.PaneInfo.NO_FIRING)
+            .setReceiver(wv -> list.add(wv.getValue()));
+  }
+
+  @Test
+  void aRangeTheRequestsStepFoundCleanIsNotReadAgainByTheFailuresStep() throws IOException {
+    Path clean = tmp.resolve("clean.txt");
+    Files.writeString(clean, "one\n{\"key\":\"k\",\"request\":{\"contents\":[]}}\n\nthree\n", StandardCharsets.UTF_8);
+    Path dirty = tmp.resolve("dirty.txt");
+    Files.writeString(dirty, "one\n{\"key\":\"k\",\n", StandardCharsets.UTF_8);
+    FileRanges.Range cleanRange = new FileRanges.Range(clean.toString(), 0, -1, 1);
+    FileRanges.Range dirtyRange = new FileRanges.Range(dirty.toString(), 0, -1, 1);
+    String run = "run-" + System.nanoTime();
+    InputLines.ReadLinesFn<String> requests =
+        new InputLines.ReadLinesFn<>(InputLines.Format.AUTO, (k, t) -> k, (k, t) -> k, run);
+    List<String> read = new ArrayList<>();
+    requests.process(cleanRange, into(read));
+    requests.process(dirtyRange, into(read));
+    assertEquals(4, read.size(), read.toString());
+
+    // The clean file is gone: a step that read it again would fail. The failures' step of the same
+    // read skips it, and still reads the other file, whose bad line it reports.
+    Files.delete(clean);
+    InputLines.InvalidLinesFn failures = new InputLines.InvalidLinesFn(InputLines.Format.AUTO, run);
+    List<byte[]> failed = new ArrayList<>();
+    failures.process(cleanRange, into(failed));
+    failures.process(dirtyRange, into(failed));
+    assertEquals(1, failed.size());
+    assertTrue(new String(failed.get(0), StandardCharsets.UTF_8).contains("dirty.txt line 2"), new String(failed.get(0), StandardCharsets.UTF_8));
+
+    // Taken once: a retried failures' step, and any other read, reads the range itself.
+    assertThrows(IOException.class, () -> failures.process(cleanRange, into(new ArrayList<>())));
+    Files.writeString(clean, "one\n", StandardCharsets.UTF_8);
+    InputLines.ReadLinesFn<String> other =
+        new InputLines.ReadLinesFn<>(InputLines.Format.AUTO, (k, t) -> k, (k, t) -> k, run + "-other");
+    other.process(cleanRange, into(new ArrayList<>()));
+    Files.delete(clean);
+    assertThrows(IOException.class, () -> failures.process(cleanRange, into(new ArrayList<>())));
   }
 
   @Test
