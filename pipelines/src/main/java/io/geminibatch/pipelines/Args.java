@@ -66,11 +66,17 @@ final class Args {
    * and downloads wait on the service): 13 s for 100,000 prompts against 19 s, and 29 to 31 s for
    * 1,000,000 against 121 s, where the Direct runner's heap stays full (6 GB). The
    * embedded cluster gets {@link #LOCAL_FLINK_CONF} unless {@code --flinkConfDir} or {@code
-   * FLINK_CONF_DIR} names a configuration of the user's. Returns true when it chose the embedded
-   * Flink cluster (see {@link EmbeddedFlink}).
+   * FLINK_CONF_DIR} names a configuration of the user's. {@code --flinkMaster} alone means Flink
+   * at that master, at any size. Returns true when it chose the embedded Flink cluster (see {@link
+   * EmbeddedFlink}).
    */
   static boolean defaultRunner(String[] args, PipelineOptions options, long inputBytes, Map<String, String> env) {
     if (Arrays.stream(args).anyMatch(a -> a.startsWith("--runner="))) {
+      return false;
+    }
+    if (given(args, "--flinkMaster=")) {
+      // A Flink master names where to run, whatever the input's size: Flink, as given.
+      options.setRunner(FlinkRunner.class);
       return false;
     }
     if (inputBytes < FLINK_FROM_BYTES) {

@@ -58,6 +58,18 @@ class ArgsTest {
   }
 
   @Test
+  void aFlinkMasterAloneRunsOnFlinkThereAtAnySize() throws UsageException {
+    for (long bytes : new long[] {0, LARGE - 1, LARGE}) {
+      FlinkPipelineOptions options = Args.parseUnvalidated(new String[] {"--flinkMaster=jm:8081"}, FlinkPipelineOptions.class);
+      assertFalse(Args.defaultRunner(new String[] {"--flinkMaster=jm:8081"}, options, bytes, Map.of()), "no embedded cluster");
+      assertEquals(FlinkRunner.class, options.getRunner());
+      assertEquals("jm:8081", options.getFlinkMaster());
+      assertNull(options.getFlinkConfDir());
+    }
+    assertTrue(Args.defaultRunner(new String[0], Args.parseUnvalidated(new String[0], FlinkPipelineOptions.class), LARGE, Map.of()));
+  }
+
+  @Test
   void anExplicitRunnerIsKept() throws UsageException {
     FlinkPipelineOptions options = choose(LARGE, Map.of(), "--runner=DirectRunner");
     assertEquals(DirectRunner.class, options.getRunner());
