@@ -37,6 +37,9 @@ final class FastResultLine {
   private int strFrom;
   private int strTo;
   private boolean strPlain;
+  // the line's response: usageMetadata seen, and which counts in it (bits of the *_NAME counts)
+  private boolean usageSeen;
+  private int countsSeen;
 
   /** The key's characters, in {@code [keyFrom, keyTo)} of the line's array (ASCII, no escapes). */
   int keyFrom;
@@ -63,6 +66,8 @@ final class FastResultLine {
     end = offset + length;
     keyFrom = -1;
     responseStart = -1;
+    usageSeen = false;
+    countsSeen = 0;
     promptTokens = 0;
     candidatesTokens = 0;
     totalTokens = 0;
@@ -75,69 +80,40 @@ final class FastResultLine {
 
   private boolean topLevel() {
     skipSpaces();
-    if (!take('{')) {
-      return false;
-    }
-    do {
-      skipSpaces();
-      if (!string()) {
-        return false;
-      }
-      boolean isKey = strPlain && named(KEY);
-      boolean isResponse = strPlain && named(RESPONSE);
-      if (!colon()) {
-        return false;
-      }
-      if (isKey) {
-        if (keyFrom >= 0 || !string() || !strPlain || strTo - strFrom > MAX_KEY) {
-          return false;
-        }
-        keyFrom = strFrom;
-        keyTo = strTo;
-      } else if (isResponse) {
-        if (responseStart >= 0 || pos >= end || b[pos] != '{') {
-          return false;
-        }
-        responseStart = pos;
-        if (!response()) {
-          return false;
-        }
-        responseEnd = pos;
-      } else {
-        return false;
-      }
-      skipSpaces();
-    } while (take(','));
-    if (!take('}') || keyFrom < 0 || responseStart < 0) {
+    if (pos >= end || b[pos] != '{' || !members(TOP, 0) || keyFrom < 0 || responseStart < 0) {
       return false;
     }
     skipSpaces();
     return pos == end;
   }
 
-  /** The response object: its {@code usageMetadata} read, everything else skipped. */
-  private boolean response() {
+  // Which object's members are being read: the names that matter differ.
+  private static final int TOP = 0;
+  private static final int RESPONSE_OBJECT = 1;
+  private static final int USAGE_OBJECT = 2;
+  private static final int OTHER = 3;
+  // Names that matter, per object (0: any other).
+  private static final int KEY_NAME = 1;
+  private static final int RESPONSE_NAME = 2;
+  private static final int USAGE_NAME = 3;
+  private static final int PROMPT_NAME = 1;
+  private static final int CANDIDATES_NAME = 2;
+  private static final int TOTAL_NAME = 4;
+
+  /** The members of the object at {@code pos} ({@code '{'}), each read by {@link #member}. */
+  private boolean members(int object, int depth) {
     pos++; // '{'
     skipSpaces();
     if (take('}')) {
       return true;
     }
-    boolean usageSeen = false;
     do {
       skipSpaces();
       if (!string()) {
         return false;
       }
-      boolean isUsage = strPlain && named(USAGE);
-      if (!colon()) {
-        return false;
-      }
-      if (isUsage) {
-        if (usageSeen || pos >= end || b[pos] != '{' || !usage()) {
-          return false;
-        }
-        usageSeen = true;
-      } else if (!value(2)) {
+      int name = object == OTHER || !strPlain ? 0 : nameIn(object);
+      if (!colon() || !member(object, name, depth)) {
         return false;
       }
       skipSpaces();
@@ -145,45 +121,78 @@ final class FastResultLine {
     return take('}');
   }
 
-  /** {@code usageMetadata}: the three counts as plain integers, each at most once. */
-  private boolean usage() {
-    pos++; // '{'
-    skipSpaces();
-    if (take('}')) {
-      return true;
+  /** The name just scanned, among those that matter in {@code object}. */
+  private int nameIn(int object) {
+    switch (object) {
+      case TOP:
+        return named(KEY) ? KEY_NAME : named(RESPONSE) ? RESPONSE_NAME : 0;
+      case RESPONSE_OBJECT:
+        return named(USAGE) ? USAGE_NAME : 0;
+      default:
+        return named(PROMPT) ? PROMPT_NAME : named(CANDIDATES) ? CANDIDATES_NAME : named(TOTAL) ? TOTAL_NAME : 0;
     }
-    int seen = 0;
-    do {
-      skipSpaces();
-      if (!string()) {
+  }
+
+  /**
+   * A member's value. At the top only {@code key} (a plain string) and {@code response} (an
+   * object); in the response, {@code usageMetadata} (an object) once; in it, the three counts
+   * (plain integers) once each; anything else is skipped.
+   */
+  private boolean member(int object, int name, int depth) {
+    switch (object) {
+      case TOP:
+        if (name == KEY_NAME) {
+          if (keyFrom >= 0 || !string() || !strPlain || strTo - strFrom > MAX_KEY) {
+            return false;
+          }
+          keyFrom = strFrom;
+          keyTo = strTo;
+          return true;
+        }
+        if (name == RESPONSE_NAME) {
+          if (responseStart >= 0 || pos >= end || b[pos] != '{') {
+            return false;
+          }
+          responseStart = pos;
+          if (!members(RESPONSE_OBJECT, 1)) {
+            return false;
+          }
+          responseEnd = pos;
+          return true;
+        }
         return false;
-      }
-      int which = !strPlain ? 0 : named(PROMPT) ? 1 : named(CANDIDATES) ? 2 : named(TOTAL) ? 4 : 0;
-      if (!colon()) {
-        return false;
-      }
-      if (which != 0) {
-        if ((seen & which) != 0) {
+      case RESPONSE_OBJECT:
+        if (name == USAGE_NAME) {
+          if (usageSeen || pos >= end || b[pos] != '{') {
+            return false;
+          }
+          usageSeen = true;
+          return members(USAGE_OBJECT, 2);
+        }
+        return value(2);
+      case USAGE_OBJECT:
+        if (name == 0) {
+          return value(3);
+        }
+        if ((countsSeen & name) != 0) {
           return false;
         }
-        seen |= which;
+        countsSeen |= name;
         long v = integer();
         if (v == Long.MIN_VALUE) {
           return false;
         }
-        if (which == 1) {
+        if (name == PROMPT_NAME) {
           promptTokens = v;
-        } else if (which == 2) {
+        } else if (name == CANDIDATES_NAME) {
           candidatesTokens = v;
         } else {
           totalTokens = v;
         }
-      } else if (!value(3)) {
-        return false;
-      }
-      skipSpaces();
-    } while (take(','));
-    return take('}');
+        return true;
+      default:
+        return value(depth);
+    }
   }
 
   /** An integer of at most 18 digits, optionally negative; Long.MIN_VALUE when it is not one. */
@@ -232,22 +241,7 @@ final class FastResultLine {
   }
 
   private boolean object(int depth) {
-    if (depth > MAX_DEPTH) {
-      return false;
-    }
-    pos++; // '{'
-    skipSpaces();
-    if (take('}')) {
-      return true;
-    }
-    do {
-      skipSpaces();
-      if (!string() || !colon() || !value(depth)) {
-        return false;
-      }
-      skipSpaces();
-    } while (take(','));
-    return take('}');
+    return depth <= MAX_DEPTH && members(OTHER, depth);
   }
 
   private boolean array(int depth) {
