@@ -38,6 +38,8 @@ public final class HttpGeminiBatchClient implements GeminiBatchClient {
   private final String origin;
   private final RestTransport rest;
   private final boolean closeable;
+  /** Chunk buffers of uploads that ended, for the next uploads. */
+  private final ChunkBuffers chunkBuffers = new ChunkBuffers(2);
 
   public HttpGeminiBatchClient(GeminiClientConfig config) {
     this(config, THREAD_SLEEPER, true);
@@ -143,16 +145,17 @@ public final class HttpGeminiBatchClient implements GeminiBatchClient {
    */
   private GeminiFile sendChunks(String call, URI session, long size, ContentSource content)
       throws IOException {
-    byte[] buffer = new byte[(int) Math.min(config.getUploadChunkBytes(), size)];
+    int chunk = (int) Math.min(config.getUploadChunkBytes(), size);
+    byte[] buffer = chunkBuffers.take(chunk);
     long offset = 0;
     int failures = 0;
     InputStream in = content.open();
     try {
       while (true) {
-        int length = (int) Math.min(buffer.length, size - offset);
+        int length = (int) Math.min(chunk, size - offset);
         readFully(in, buffer, length, offset, size);
         boolean last = offset + length == size;
-        HttpRequest chunk =
+        HttpRequest request =
             request(session)
                 .header("X-Goog-Upload-Command", last ? "upload, finalize" : "upload")
                 .header("X-Goog-Upload-Offset", Long.toString(offset))
@@ -161,8 +164,10 @@ public final class HttpGeminiBatchClient implements GeminiBatchClient {
                 .build();
         try {
           GeminiFile file =
-              exchange(call, chunk, (reply, body) -> readChunkReply(reply, body, last));
+              exchange(call, request, (reply, body) -> readChunkReply(reply, body, last));
           if (last) {
+            // Every chunk was answered: no exchange reads the buffer any more.
+            chunkBuffers.give(buffer);
             return file;
           }
           offset += length;
@@ -177,6 +182,7 @@ public final class HttpGeminiBatchClient implements GeminiBatchClient {
           buffer = new byte[buffer.length];
           UploadState state = retrying(call, () -> queryUpload(call, session, size));
           if (state.file != null) {
+            chunkBuffers.give(buffer);
             return state.file;
           }
           in.close();

@@ -126,6 +126,8 @@ class EmulatorFaultsTest {
       TestSupport.ChoppySource source = new TestSupport.ChoppySource(input, 5000);
       GeminiFile file = client.uploadFile(null, "in", "application/jsonl", input.length, source);
       assertEquals(input.length, file.getSizeBytes());
+      // Each upload after the first fills the chunk buffer the one before gave back.
+      assertArrayEquals(input, stored(file), file.getName());
       if (source.opens.get() > 1) {
         resumed++;
         resumedFile = file.getName();
@@ -245,5 +247,11 @@ class EmulatorFaultsTest {
     assertTrue(keys.stream().allMatch(k -> k == null), keys.toString());
     assertEquals(
         new HashSet<>(TestSupport.echoes(prompts).values()), new HashSet<>(answers.values()));
+  }
+
+  /** The bytes the emulator stored for an uploaded file. */
+  private byte[] stored(GeminiFile file) throws IOException {
+    String id = file.getName().substring("files/".length());
+    return java.nio.file.Files.readAllBytes(emulator.dataDir().resolve("files").resolve(id));
   }
 }

@@ -85,6 +85,28 @@ class EmulatorRoundTripTest {
   }
 
   /**
+   * One client's uploads one after another, larger and smaller than a chunk in turn: each fills
+   * the buffer an earlier one gave back (larger than it needs, or just the size), and the service
+   * holds exactly each file's bytes, in chunks of the configured size.
+   */
+  @Test
+  void uploadsOneAfterAnotherKeepTheirOwnBytes() throws IOException {
+    int[] sizes = {3 * CHUNK + 1, 1, CHUNK - 1, CHUNK, 2 * CHUNK + 5, 7, CHUNK + 1, 2 * CHUNK};
+    for (int i = 0; i < sizes.length; i++) {
+      byte[] data = new byte[sizes[i]];
+      new Random(100 + i).nextBytes(data);
+      String id = "seq-" + run + "-" + i;
+      EMU.emulator().resetStats();
+      GeminiFile uploaded =
+          client.uploadFile(id, null, "application/octet-stream", data.length, new TestSupport.ChoppySource(data, 777));
+      assertEquals(data.length, uploaded.getSizeBytes());
+      byte[] stored = java.nio.file.Files.readAllBytes(EMU.emulator().dataDir().resolve("files").resolve(id));
+      assertArrayEquals(data, stored, "upload " + i + " of " + data.length + " bytes");
+      assertEquals((data.length + CHUNK - 1) / CHUNK, EMU.emulator().stats().calls("files.upload.chunk"), "chunks of upload " + i);
+    }
+  }
+
+  /**
    * Chunk boundaries at exact multiples and one byte past: the results prove every line arrived.
    */
   @ParameterizedTest(name = "{0} bytes")
