@@ -49,6 +49,12 @@ final class Codec {
   /** Exactly {@code len} bytes. */
   static byte[] readFully(InputStream in, int len) throws IOException {
     byte[] b = new byte[len];
+    readFully(in, b, len);
+    return b;
+  }
+
+  /** Exactly {@code len} bytes into {@code b[0, len)}. */
+  static void readFully(InputStream in, byte[] b, int len) throws IOException {
     int off = 0;
     while (off < len) {
       int n = in.read(b, off, len - off);
@@ -57,7 +63,6 @@ final class Codec {
       }
       off += n;
     }
-    return b;
   }
 
   static void writeVarLong(long v, OutputStream out) throws IOException {

@@ -91,12 +91,17 @@ final class Pack {
     return new Pack(bucket, attempt, parts, count, null, size, null, null, List.of(), path, offset, length);
   }
 
-  /** The pack with its lines: itself, or its encoding read back from where it was spilled. */
+  /**
+   * The pack with its lines: itself, or its encoding read back from where it was spilled. A pack
+   * read back holds its lines in an array of {@code reader}'s, filled again by its next load: use
+   * it before loading the next.
+   */
   Pack load(PackSpill.Reader reader) throws IOException {
     if (spillPath == null) {
       return this;
     }
-    Pack p = PackCoder.INSTANCE.decode(new java.io.ByteArrayInputStream(reader.read(spillPath, spillOffset, spillLength)));
+    byte[] encoding = reader.read(spillPath, spillOffset, spillLength);
+    Pack p = PackCoder.decode(new java.io.ByteArrayInputStream(encoding, 0, spillLength), reader::linesArray);
     return p.withParts(parts);
   }
 
@@ -256,6 +261,14 @@ final class Pack {
 
     @Override
     public Pack decode(InputStream in) throws IOException {
+      return decode(in, byte[]::new);
+    }
+
+    /**
+     * Decodes a pack whose lines go into {@code linesArray.apply(size)} (an array of at least that
+     * many bytes, perhaps one used before: the pack's lines are its first {@code size} bytes).
+     */
+    static Pack decode(InputStream in, java.util.function.IntFunction<byte[]> linesArray) throws IOException {
       int form = in.read();
       if (form == SPILLED) {
         int bucket = Codec.readVarInt(in);
@@ -275,7 +288,9 @@ final class Pack {
       int attempt = Codec.readVarInt(in);
       int parts = Codec.readVarInt(in);
       int count = Codec.readVarInt(in);
-      byte[] lines = Codec.readBytes(in);
+      int size = Codec.readVarInt(in);
+      byte[] lines = linesArray.apply(size);
+      Codec.readFully(in, lines, size);
       ByteBuffer meta = ByteBuffer.wrap(Codec.readFully(in, count * (4 + 32)));
       int[] ends = new int[count];
       meta.asIntBuffer().get(ends);
@@ -287,7 +302,7 @@ final class Pack {
       for (int i = 0; i < n; i++) {
         failures.add(GenerateFailure.FailureCoder.of().decode(in));
       }
-      return new Pack(bucket, attempt, parts, count, lines, lines.length, ends, hashes, failures);
+      return new Pack(bucket, attempt, parts, count, lines, size, ends, hashes, failures);
     }
   }
 }
