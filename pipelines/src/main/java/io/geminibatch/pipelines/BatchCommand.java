@@ -370,8 +370,7 @@ abstract class BatchCommand<InT, OutT, ResultT extends POutput, OptionsT extends
   private static PipelineResult execute(
       Pipeline pipeline, Service service, String staging, java.time.Duration progressInterval, PrintStream err)
       throws IOException {
-    try (GeminiBatchClient client = service.client();
-        JobWatcher watcher = JobWatcher.start(client, err, progressInterval, new QueueWatch(staging))) {
+    try (JobWatcher watcher = JobWatcher.startWithOwnClient(service::client, err, progressInterval, new QueueWatch(staging))) {
       PipelineResult run = pipeline.run();
       PipelineResult.State state = run.waitUntilFinish();
       if (state != PipelineResult.State.DONE) {

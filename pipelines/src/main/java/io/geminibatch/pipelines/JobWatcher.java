@@ -38,7 +38,11 @@ final class JobWatcher implements AutoCloseable {
   static final int MAX_PAGES = 5;
   static final long SUMMARY_SECONDS = 60;
 
-  private final GeminiBatchClient client;
+  /** Makes the client the watcher lists with, on its thread; null once it made it. */
+  private Supplier<GeminiBatchClient> clients;
+  /** Whether {@link #close} closes the client (the watcher made it). */
+  private final boolean ownsClient;
+  private GeminiBatchClient client;
   private final PrintStream err;
   private final boolean terminal;
   private final long summaryNanos;
@@ -46,6 +50,8 @@ final class JobWatcher implements AutoCloseable {
   private final ScheduledExecutorService timer;
   /** Jobs already finished when the run began: not ours to report. */
   private final Set<String> finishedBefore = new HashSet<>();
+  /** Whether {@link #finishedBefore} was listed (or tried): the first poll does it if not. */
+  private boolean noted;
   /** Jobs followed, as last seen. */
   private final Map<String, BatchJob> reported = new LinkedHashMap<>();
   /** Jobs whose results were read (and which were deleted), and their requests. */
@@ -65,9 +71,15 @@ final class JobWatcher implements AutoCloseable {
   private String lastExtra;
 
   private JobWatcher(
-      GeminiBatchClient client, PrintStream err, boolean terminal, Duration summaryEvery, Supplier<String> extra) {
+      Supplier<GeminiBatchClient> clients,
+      boolean ownsClient,
+      PrintStream err,
+      boolean terminal,
+      Duration summaryEvery,
+      Supplier<String> extra) {
     this.extra = extra;
-    this.client = client;
+    this.clients = clients;
+    this.ownsClient = ownsClient;
     this.err = err;
     this.terminal = terminal;
     this.summaryNanos = summaryEvery.toNanos();
@@ -85,39 +97,68 @@ final class JobWatcher implements AutoCloseable {
     return err == System.err && System.console() != null;
   }
 
-  /** Notes the jobs finished so far, then polls every {@code interval}. */
-  static JobWatcher start(GeminiBatchClient client, PrintStream err, Duration interval) {
-    return start(client, err, interval, () -> null);
+  /**
+   * Notes the jobs finished so far, then polls every {@code interval}, on its thread, with a
+   * client {@code clients} makes there (the first HTTP client of the process, TLS included: 0.4 s
+   * of the main thread's start) and that {@link #close} closes; also prints {@code extra}'s line
+   * (when not null) each time it changes.
+   */
+  static JobWatcher startWithOwnClient(
+      Supplier<GeminiBatchClient> clients, PrintStream err, Duration interval, Supplier<String> extra) {
+    return start(clients, true, err, interval, isTerminal(err), Duration.ofSeconds(SUMMARY_SECONDS), extra);
   }
 
-  /** The same, also printing {@code extra}'s line (when not null) each time it changes. */
-  static JobWatcher start(GeminiBatchClient client, PrintStream err, Duration interval, Supplier<String> extra) {
-    return start(client, err, interval, isTerminal(err), Duration.ofSeconds(SUMMARY_SECONDS), extra);
-  }
-
-  /** The same, on a terminal or not, with a summary line every {@code summaryEvery} when not. */
+  /**
+   * The same with {@code client} (left open), on a terminal or not, with a summary line every
+   * {@code summaryEvery} when not.
+   */
   static JobWatcher start(
       GeminiBatchClient client, PrintStream err, Duration interval, boolean terminal, Duration summaryEvery) {
-    return start(client, err, interval, terminal, summaryEvery, () -> null);
+    return start(() -> client, false, err, interval, terminal, summaryEvery, () -> null);
   }
 
-  static JobWatcher start(
-      GeminiBatchClient client,
+  private static JobWatcher start(
+      Supplier<GeminiBatchClient> clients,
+      boolean ownsClient,
       PrintStream err,
       Duration interval,
       boolean terminal,
       Duration summaryEvery,
       Supplier<String> extra) {
-    JobWatcher w = new JobWatcher(client, err, terminal, summaryEvery, extra);
-    List<BatchJob> before = w.listOrWarn();
-    for (BatchJob job : before == null ? List.<BatchJob>of() : before) {
-      if (job.getState().isTerminal()) {
-        w.finishedBefore.add(job.getName());
-      }
-    }
+    JobWatcher w = new JobWatcher(clients, ownsClient, err, terminal, summaryEvery, extra);
+    // The first task of the watcher's one thread, so before any poll: the caller goes on to start
+    // the run meanwhile (a list is a round trip to the service, 0.4 s of the main thread's start
+    // on the emulator), and the run's first job is created seconds after this list was asked for.
+    w.timer.execute(w::noteFinishedBefore);
     long millis = interval.toMillis();
     w.timer.scheduleWithFixedDelay(w::poll, millis, millis, TimeUnit.MILLISECONDS);
     return w;
+  }
+
+  /** Notes the jobs already finished: not this run's. */
+  private synchronized void noteFinishedBefore() {
+    if (noted) {
+      return;
+    }
+    List<BatchJob> before = listOrWarn();
+    if (before == null && closing) {
+      return; // cut short by close(): its last poll lists again
+    }
+    noted = true;
+    for (BatchJob job : before == null ? List.<BatchJob>of() : before) {
+      if (job.getState().isTerminal()) {
+        finishedBefore.add(job.getName());
+      }
+    }
+  }
+
+  /** The client, made on first use (under the watcher's lock). */
+  private GeminiBatchClient client() {
+    if (client == null) {
+      client = clients.get();
+      clients = null;
+    }
+    return client;
   }
 
   /** The connector's jobs among the newest; null (after saying so, once) when the list fails. */
@@ -126,7 +167,7 @@ final class JobWatcher implements AutoCloseable {
     try {
       String token = null;
       for (int page = 0; page < MAX_PAGES; page++) {
-        BatchPage p = client.listBatches(PAGE_SIZE, token);
+        BatchPage p = client().listBatches(PAGE_SIZE, token);
         for (BatchJob job : p.getJobs()) {
           if (job.getDisplayName() != null && job.getDisplayName().startsWith(CONNECTOR_PREFIX)) {
             jobs.add(job);
@@ -148,6 +189,7 @@ final class JobWatcher implements AutoCloseable {
   }
 
   synchronized void poll() {
+    noteFinishedBefore();
     String more = extra.get();
     if (more != null && !more.equals(lastExtra)) {
       line(more);
@@ -270,6 +312,9 @@ final class JobWatcher implements AutoCloseable {
         err.println(); // the status line stays, as the last word on the jobs
       } else if (collectedJobs + reported.size() > 0) {
         line(summary());
+      }
+      if (ownsClient && client != null) {
+        client.close();
       }
     }
   }

@@ -104,4 +104,39 @@ class JobWatcherTest {
         last.replaceAll("\\d+s elapsed", ""));
     assertTrue(out.contains("requests: 0/6 done") || out.contains("RUNNING") || out.contains("PENDING"), out);
   }
+
+  /**
+   * The jobs finished before the watch began are listed on the watcher's thread, not the
+   * caller's; either way they are not reported: not after polls, nor when the watch is closed at
+   * once (before its thread may have listed them, so its last poll does).
+   */
+  @Test
+  void jobsFinishedBeforeTheWatchAreNotReported() throws Exception {
+    try (GeminiEmulator emulator = GeminiEmulator.builder().jobLatency(Duration.ZERO).start();
+        GeminiBatchClient client =
+            new HttpGeminiBatchClient(
+                GeminiClientConfig.builder().baseUrl(emulator.baseUrl()).apiKey(ApiKeyProvider.of("k")).build())) {
+      String earlier = client.createInlineBatch(BatchKind.GENERATE, "models/gemini-2.5-flash", "gbio-earlier", TWO).getName();
+      Await.until(() -> done(client, earlier), Duration.ofSeconds(60), "the earlier job to finish");
+      for (boolean atOnce : new boolean[] {true, false}) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        PrintStream err = new PrintStream(bytes, true, StandardCharsets.UTF_8);
+        String later = null;
+        try (JobWatcher watcher = JobWatcher.start(client, err, Duration.ofMillis(20), false, Duration.ofDays(1))) {
+          if (!atOnce) {
+            String name = client.createInlineBatch(BatchKind.GENERATE, "models/gemini-2.5-flash", "gbio-later", TWO).getName();
+            later = name;
+            Await.until(() -> done(client, name), Duration.ofSeconds(60), "the later job to finish");
+            watcher.poll();
+          }
+        }
+        String out = bytes.toString(StandardCharsets.UTF_8);
+        assertFalse(out.contains(earlier), (atOnce ? "closed at once" : "after polls") + ":\n" + out);
+        if (!atOnce) {
+          assertTrue(out.contains(later + " gbio-later SUCCEEDED"), out);
+          client.deleteBatch(later);
+        }
+      }
+    }
+  }
 }
