@@ -5,8 +5,8 @@ import java.util.Iterator;
 
 /**
  * Upload chunk buffers kept from one upload for the next. Every upload used to allocate a chunk
- * buffer of its own (8 MB, or the file's size when smaller): 249 MB at 300,000 prompts, all of it
- * humongous objects that the collector places in fresh regions of the heap. A buffer is given back
+ * buffer of its own (8 MB, or the file's size when smaller): 249 MB at 300,000 prompts, arrays
+ * so large that the collector places each in regions of its own. A buffer is given back
  * only by an upload whose every exchange has ended; at most {@code max} are kept.
  */
 final class ChunkBuffers {
@@ -47,10 +47,5 @@ final class ChunkBuffers {
       kept.remove(smallest);
       kept.push(buffer);
     }
-  }
-
-  /** How many buffers are kept (tests). */
-  synchronized int size() {
-    return kept.size();
   }
 }
