@@ -191,7 +191,11 @@ class FlinkStreamingTest {
     TestPipelines.run(p);
 
     assertTrue(Files.exists(failed), "the branch never threw: the test proved nothing");
-    assertEquals(1, emulator.stats().batchesCreated(), "240 prompts in 2 s: one job: " + emulator.stats().createsByDisplayName());
+    // 2 s of prompts against 1 s of buffering: one job when they come out at once (the embedded
+    // cluster's start outlasted the stream's 3 s lead, and past ticks come out together), two
+    // when they come spread out. Either way each is created once (below) and read once.
+    long jobs = emulator.stats().batchesCreated();
+    assertTrue(jobs == 1 || jobs == 2, "240 prompts in 2 s: one or two jobs: " + emulator.stats().createsByDisplayName());
     GenerateTest.assertOneCreatePerDisplayName(emulator.stats());
     // The job was done only after the failure, so nothing was emitted before it: each key once.
     List<String> keys = Files.readAllLines(seen, StandardCharsets.UTF_8);
