@@ -135,7 +135,11 @@ final class JobWatcher implements AutoCloseable {
     return w;
   }
 
-  /** Notes the jobs already finished: not this run's. */
+  /**
+   * Notes the jobs already finished: not this run's. It runs on the watcher's thread, so a job
+   * created and finished between {@link #start} and this list would count among them (no progress
+   * lines for it, nothing else): a run creates its first job seconds after the watch starts.
+   */
   private synchronized void noteFinishedBefore() {
     if (noted) {
       return;

@@ -124,6 +124,10 @@ class JobWatcherTest {
         String later = null;
         try (JobWatcher watcher = JobWatcher.start(client, err, Duration.ofMillis(20), false, Duration.ofDays(1))) {
           if (!atOnce) {
+            // A run's first job comes seconds after the watch starts, so after its first list;
+            // here it would come at once, and a job this emulator finishes before the watcher's
+            // thread has listed would count as finished before (CI saw it). A poll first orders it.
+            watcher.poll();
             String name = client.createInlineBatch(BatchKind.GENERATE, "models/gemini-2.5-flash", "gbio-later", TWO).getName();
             later = name;
             Await.until(() -> done(client, name), Duration.ofSeconds(60), "the later job to finish");
