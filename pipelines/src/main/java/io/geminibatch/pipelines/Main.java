@@ -21,7 +21,21 @@ public final class Main {
 
   private Main() {}
 
-  public static void main(String[] args) {
+  public static void main(String[] args) throws InterruptedException {
+    Map<String, String> env = System.getenv();
+    java.util.OptionalLong launcher = ChildJvm.launcherPid(env);
+    if (launcher.isPresent()) {
+      ChildJvm.stopWithLauncher(launcher.getAsLong(), System.err);
+    } else {
+      // A local run goes to a JVM sized for it (ChildJvm): this one only waits for it.
+      List<String> child = ChildJvm.childCommand(args, env, ChildJvm.Jvm::current);
+      if (child != null) {
+        int status = ChildJvm.run(child, System.err);
+        if (status >= 0) {
+          System.exit(status);
+        }
+      }
+    }
     // This process runs one command: Beam's options registry holds what its command line names.
     OptionsRegistry.startEmpty();
     System.exit(run(args, System.out, System.err));

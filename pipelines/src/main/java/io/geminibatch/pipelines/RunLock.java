@@ -76,6 +76,8 @@ final class RunLock implements AutoCloseable {
     Path dir = StagingLocations.localDir(location);
     Properties mine = new Properties();
     mine.setProperty("pid", Long.toString(ProcessHandle.current().pid()));
+    // The process the user started, when this run is its child JVM (ChildJvm): named to the user.
+    ChildJvm.launcherPid(System.getenv()).ifPresent(pid -> mine.setProperty("launcher", Long.toString(pid)));
     mine.setProperty("host", host());
     mine.setProperty("started", Instant.now().toString());
     mine.setProperty("token", UUID.randomUUID().toString());
@@ -89,7 +91,7 @@ final class RunLock implements AutoCloseable {
       if (holder != null && isLive(holder)) {
         throw new HeldException(
             "another run of this command holds its staging location " + location.path + " (pid "
-                + holder.getProperty("pid") + " on " + holder.getProperty("host") + ", started "
+                + holder.getProperty("launcher", holder.getProperty("pid")) + " on " + holder.getProperty("host") + ", started "
                 + holder.getProperty("started") + "): wait for it to end, or stop it first (Ctrl-C;"
                 + " its jobs keep running and the next run collects them). A lock whose run has died"
                 + " is taken over at once on the same host, after " + STALE_SECONDS + " s without a"
@@ -207,8 +209,10 @@ final class RunLock implements AutoCloseable {
 
   private static byte[] text(Properties p) {
     StringBuilder sb = new StringBuilder("# gemini-batch: the run that uses this staging location\n");
-    for (String k : List.of("pid", "host", "started", "heartbeat", "token")) {
-      sb.append(k).append('=').append(p.getProperty(k)).append('\n');
+    for (String k : List.of("pid", "launcher", "host", "started", "heartbeat", "token")) {
+      if (p.getProperty(k) != null) {
+        sb.append(k).append('=').append(p.getProperty(k)).append('\n');
+      }
     }
     return sb.toString().getBytes(StandardCharsets.ISO_8859_1);
   }

@@ -94,6 +94,8 @@ class StopAndRerunJarIT {
     first.destroy(); // SIGTERM, as Ctrl-C's SIGINT: the shutdown hook says what is left
     assertTrue(first.waitFor(2, TimeUnit.MINUTES), "the first run stops");
     String firstErr = Files.readString(tmp.resolve(firstName + ".err"));
+    // The status of a JVM stopped by SIGTERM, passed on from the run's child JVM where there is one.
+    assertEquals(143, first.exitValue(), firstErr);
     JsonNode afterFirst = stats(url);
     int created = afterFirst.get("batchesCreated").asInt();
     assertTrue(created >= before, afterFirst.toString());
@@ -178,6 +180,98 @@ class StopAndRerunJarIT {
       assertEquals(List.of(), left.filter(p -> p.getFileName().toString().contains("staging")).toList(),
           "the staging location is deleted after a complete run");
     }
+  }
+
+  /**
+   * The jar's process runs a local run in a child JVM sized for it ({@link ChildJvm}). Killed
+   * (SIGKILL: no chance to stop its child), it takes the child with it within seconds, which stops
+   * as on SIGTERM: says what is left, frees the run's lock, and the same command again collects
+   * the jobs, creating none twice.
+   */
+  @Test
+  void aKilledJarProcessTakesItsRunsJvmWithIt() throws Exception {
+    String jar = System.getProperty("gemini.jar");
+    assumeTrue(jar != null, "runs in the integration-test phase, on the packaged jar");
+    long childHeap = ChildJvm.heapBytes(Runtime.getRuntime().availableProcessors());
+    assumeTrue(defaultMaxHeap() > childHeap, "this machine's default heap is no larger than a run's: no child JVM");
+    String url = startEmulator();
+    Files.write(tmp.resolve("prompts.txt"), IntStream.rangeClosed(1, 30).mapToObj(i -> "killed prompt " + i).toList());
+    Files.createDirectories(tmp.resolve("out"));
+    List<String> command =
+        List.of("java", "-jar", jar, "generate", "--input=prompts.txt", "--output=out/answers",
+            "--baseUrl=" + url, "--apiKey=any-key", "--pollInterval=1", "--maxRequestsPerJob=10");
+
+    Process first = start(command, "first");
+    Await.until(() -> !first.isAlive() || jobsRecorded() >= 1, Duration.ofMinutes(3), "a job recorded");
+    assertTrue(first.isAlive(), Files.readString(tmp.resolve("first.err")));
+    List<ProcessHandle> children = first.children().toList();
+    assertEquals(1, children.size(), "the run's JVM: " + children);
+    ProcessHandle child = children.get(0);
+    List<String> childArgs = child.info().arguments().map(List::of).orElse(List.of());
+    assertTrue(childArgs.isEmpty() || childArgs.contains("-Xmx" + (childHeap >> 20) + "m"), childArgs.toString());
+    Path archive = Path.of(jar.replaceFirst("\\.jar$", ".jsa"));
+    assertTrue(childArgs.isEmpty() || !Files.exists(archive)
+        || childArgs.contains("-XX:SharedArchiveFile=" + archive.toAbsolutePath()), childArgs.toString());
+
+    first.destroyForcibly();
+    child.onExit().get(1, TimeUnit.MINUTES);
+    String firstErr = Files.readString(tmp.resolve("first.err"));
+    assertTrue(firstErr.contains("gemini-batch: the process that started this run (pid " + first.pid() + ") ended: stopping"), firstErr);
+    assertTrue(firstErr.contains("run the same command again to collect them without paying twice"), firstErr);
+
+    Process rerun = start(command, "rerun");
+    assertTrue(rerun.waitFor(4, TimeUnit.MINUTES), "the rerun ends");
+    String rerunErr = Files.readString(tmp.resolve("rerun.err"));
+    assertEquals(0, rerun.exitValue(), rerunErr);
+    assertTrue(rerunErr.contains("gemini-batch: resuming: "), rerunErr);
+    JsonNode end = stats(url);
+    Map<String, Integer> creates = new java.util.TreeMap<>();
+    end.get("createsByDisplayName").fields().forEachRemaining(e -> creates.put(e.getKey(), e.getValue().asInt()));
+    assertEquals(3, creates.size(), end.toString());
+    assertEquals(Set.of(1), new HashSet<>(creates.values()), "every job created once: " + creates + "\n" + rerunErr);
+    List<JsonNode> responses = Cli.outputs(tmp.resolve("out/answers"), "responses");
+    assertEquals(30, responses.stream().map(r -> r.get("key").asText()).collect(Collectors.toSet()).size(), rerunErr);
+    assertEquals(30, responses.size());
+  }
+
+  /**
+   * The build writes the jar's class-data archive beside it ({@link CdsTraining}); a local run's
+   * JVM maps the classes of its main path from it: thousands, where a broken archive (one whose
+   * recorded class path does not match, say) would map none, silently.
+   */
+  @Test
+  void aLocalRunsJvmMapsItsClassesFromTheJarsArchive() throws Exception {
+    String jar = System.getProperty("gemini.jar");
+    assumeTrue(jar != null, "runs in the integration-test phase, on the packaged jar");
+    assumeTrue(defaultMaxHeap() > ChildJvm.heapBytes(Runtime.getRuntime().availableProcessors()),
+        "this machine's default heap is no larger than a run's: no child JVM");
+    assertTrue(Files.isRegularFile(Path.of(jar.replaceFirst("\\.jar$", ".jsa"))), "the build wrote the archive");
+    Files.write(tmp.resolve("prompts.txt"), IntStream.rangeClosed(1, 20).mapToObj(i -> "mapped prompt " + i).toList());
+    Process run = start(List.of("java", "-Xlog:class+load=info:file=" + tmp.resolve("classes-%p.log"), "-jar", jar,
+        "generate", "--input=prompts.txt", "--output=out/answers"), "run");
+    assertTrue(run.waitFor(3, TimeUnit.MINUTES), "the run ends");
+    assertEquals(0, run.exitValue(), Files.readString(tmp.resolve("run.err")));
+    assertEquals(20, Cli.outputs(tmp.resolve("out/answers"), "responses").size());
+    Map<Boolean, Long> mapped = new java.util.TreeMap<>();
+    try (Stream<Path> logs = Files.list(tmp)) {
+      for (Path log : logs.filter(p -> p.getFileName().toString().startsWith("classes-")).toList()) {
+        long pid = Long.parseLong(log.getFileName().toString().replaceAll("\\D", ""));
+        try (Stream<String> lines = Files.lines(log)) {
+          mapped.put(pid == run.pid(), lines.filter(l -> l.contains("source: shared objects file (top)")).count());
+        }
+      }
+    }
+    assertEquals(2, mapped.size(), "the jar's process and the run's: " + mapped);
+    assertTrue(mapped.get(false) > 3000, "classes the run's JVM mapped from the archive: " + mapped);
+  }
+
+  /** The heap a JVM started without memory options gets on this machine ({@code -XX:+PrintFlagsFinal}). */
+  private static long defaultMaxHeap() throws IOException, InterruptedException {
+    Process p = new ProcessBuilder("java", "-XX:+PrintFlagsFinal", "-version").redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(p.waitFor(1, TimeUnit.MINUTES));
+    return out.lines().filter(l -> l.trim().startsWith("size_t MaxHeapSize"))
+        .map(l -> Long.parseLong(l.trim().split("\\s+")[3])).findFirst().orElseThrow(() -> new AssertionError(out));
   }
 
   /** Response files the read step has put in place ({@code out/answers-responses-JOB-NNNNN.jsonl}). */

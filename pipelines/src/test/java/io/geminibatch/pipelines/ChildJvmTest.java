@@ -1,0 +1,121 @@
+package io.geminibatch.pipelines;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** When a command runs in a child JVM sized for it, and with what command line. */
+class ChildJvmTest {
+  private static final long GB = 1L << 30;
+
+  private static ChildJvm.Jvm jvm(List<String> inputArguments, long maxHeap, boolean memoryGiven, int cores, boolean windows) {
+    return new ChildJvm.Jvm("/jdk/bin/java", "/x/gemini-batch.jar", inputArguments, maxHeap, memoryGiven, cores, windows, false, null);
+  }
+
+  private static final ChildJvm.Jvm LAPTOP = jvm(List.of("-Dfile.encoding=UTF-8"), 6 * GB, false, 2, false);
+
+  private static List<String> command(Map<String, String> env, ChildJvm.Jvm jvm, String... args) {
+    return ChildJvm.childCommand(args, env, () -> jvm);
+  }
+
+  @Test
+  void aLocalRunGetsAHeapSizedForItsCoresAndTheSameArguments() {
+    List<String> c = command(Map.of(), LAPTOP, "generate", "--input=p.txt", "--output=out/a");
+    assertEquals(
+        List.of("/jdk/bin/java", "-Dfile.encoding=UTF-8", "-Xmx1024m", "-cp", "/x/gemini-batch.jar",
+            Main.class.getName(), "generate", "--input=p.txt", "--output=out/a"),
+        c);
+    assertTrue(command(Map.of(), jvm(List.of(), 16 * GB, false, 8, false), "embed", "--input=p").contains("-Xmx2560m"));
+    for (String runner : List.of("--runner=FlinkRunner", "--runner=DirectRunner", "--runner=org.apache.beam.runners.flink.FlinkRunner")) {
+      assertTrue(command(Map.of(), LAPTOP, "generate", runner, "--input=p") != null, runner);
+    }
+    assertTrue(command(Map.of(), LAPTOP, "generate", "--runner=FlinkRunner", "--flinkMaster=[local]") != null);
+    assertTrue(command(Map.of(), LAPTOP, "generate", "--runner=FlinkRunner", "--flinkMaster=[auto]") != null);
+  }
+
+  @Test
+  void otherwiseTheRunStaysInTheProcessTheUserStarted() {
+    assertNull(command(Map.of(), LAPTOP));
+    for (String c : List.of("jobs", "webhooks", "listen", "benchmark", "--help")) {
+      assertNull(command(Map.of(), LAPTOP, c, "--input=p"), c);
+    }
+    assertNull(command(Map.of(), LAPTOP, "generate", "--help"));
+    assertNull(command(Map.of(), LAPTOP, "generate", "--help=FlinkPipelineOptions"));
+    // Remote runners: this process only submits.
+    assertNull(command(Map.of(), LAPTOP, "generate", "--runner=DataflowRunner"));
+    assertNull(command(Map.of(), LAPTOP, "generate", "--runner=FlinkRunner", "--flinkMaster=jobmanager:8081"));
+    // The user chose the memory, or attached a debugger or agent.
+    assertNull(command(Map.of(), jvm(List.of("-Xmx3g"), 3 * GB, true, 2, false), "generate"));
+    assertNull(command(Map.of(), jvm(List.of("-agentlib:jdwp=transport=dt_socket,server=y,address=5005"), 6 * GB, false, 2, false), "generate"));
+    assertNull(command(Map.of(), jvm(List.of("-javaagent:/a.jar"), 6 * GB, false, 2, false), "generate"));
+    // Nothing to gain: the default heap is no larger.
+    assertNull(command(Map.of(), jvm(List.of(), GB, false, 2, false), "generate"));
+    assertNull(command(Map.of(), jvm(List.of(), 6 * GB, false, 2, true), "generate"));
+    // Asked not to.
+    assertNull(command(Map.of(ChildJvm.SAME_JVM, "1"), LAPTOP, "generate"));
+    assertNull(command(Map.of(ChildJvm.SAME_JVM, "true"), LAPTOP, "generate"));
+    assertTrue(command(Map.of(ChildJvm.SAME_JVM, "0"), LAPTOP, "generate") != null);
+    assertTrue(command(Map.of(ChildJvm.SAME_JVM, "false"), LAPTOP, "generate") != null);
+  }
+
+  @Test
+  void onlyTheParentsPidMakesAChild() {
+    long parent = ProcessHandle.current().parent().orElseThrow().pid();
+    assertEquals(parent, ChildJvm.launcherPid(Map.of(ChildJvm.LAUNCHER_PID, Long.toString(parent))).getAsLong());
+    assertNull(command(Map.of(ChildJvm.LAUNCHER_PID, Long.toString(parent)), LAPTOP, "generate"));
+    // Inherited from further up (a child of a child): not this process's starter.
+    String other = Long.toString(ProcessHandle.current().pid());
+    assertFalse(ChildJvm.launcherPid(Map.of(ChildJvm.LAUNCHER_PID, other)).isPresent());
+    assertTrue(command(Map.of(ChildJvm.LAUNCHER_PID, other), LAPTOP, "generate") != null);
+    assertFalse(ChildJvm.launcherPid(Map.of(ChildJvm.LAUNCHER_PID, "x")).isPresent());
+  }
+
+  @Test
+  void hugePagesAndTheClassDataArchiveWhereThereAreAndTheUserDidNotChoose() {
+    ChildJvm.Jvm linux = new ChildJvm.Jvm("/jdk/bin/java", "gemini-batch.jar", List.of(), 6 * GB, false, 2, false, true, "/x/gemini-batch.jsa");
+    assertEquals(
+        List.of("/jdk/bin/java", "-Xmx1024m", "-XX:+UseTransparentHugePages", "-XX:SharedArchiveFile=/x/gemini-batch.jsa",
+            "-Xlog:cds*=error", "-cp", "gemini-batch.jar", Main.class.getName(), "generate"),
+        command(Map.of(), linux, "generate"));
+    ChildJvm.Jvm chosen = new ChildJvm.Jvm("/jdk/bin/java", "gemini-batch.jar", List.of("-XX:-UseTransparentHugePages", "-Xshare:off"),
+        6 * GB, false, 2, false, true, "/x/gemini-batch.jsa");
+    assertEquals(
+        List.of("/jdk/bin/java", "-XX:-UseTransparentHugePages", "-Xshare:off", "-Xmx1024m", "-cp", "gemini-batch.jar",
+            Main.class.getName(), "embed"),
+        command(Map.of(), chosen, "embed"));
+  }
+
+  @Test
+  void theKernelsHugePageModeAndTheArchiveBesideTheJar(@TempDir Path dir) throws Exception {
+    Path mode = dir.resolve("enabled");
+    for (Map.Entry<String, Boolean> e : Map.of("always [madvise] never\n", true, "[always] madvise never\n", true,
+        "always madvise [never]\n", false).entrySet()) {
+      Files.writeString(mode, e.getKey());
+      assertEquals(e.getValue(), ChildJvm.transparentHugePages(mode), e.getKey());
+    }
+    assertFalse(ChildJvm.transparentHugePages(dir.resolve("absent")));
+    Path jar = Files.createFile(dir.resolve("gemini-batch.jar"));
+    assertNull(ChildJvm.archiveBeside(jar.toString()));
+    Path archive = Files.createFile(dir.resolve("gemini-batch.jsa"));
+    assertEquals(archive.toAbsolutePath().toString(), ChildJvm.archiveBeside(jar.toString()));
+    assertNull(ChildJvm.archiveBeside(jar + java.io.File.pathSeparator + "other.jar"));
+    assertNull(ChildJvm.archiveBeside(dir.toString()));
+  }
+
+  @Test
+  void thisJvmIsDescribed() {
+    ChildJvm.Jvm here = ChildJvm.Jvm.current();
+    // The build runs tests with -Xmx2g (surefire.argLine): a heap the user chose.
+    assertTrue(here.memoryGiven, here.inputArguments.toString());
+    assertEquals(Runtime.getRuntime().maxMemory(), here.maxHeapBytes);
+    assertTrue(here.java.endsWith("java"), here.java);
+  }
+}
