@@ -194,7 +194,7 @@ final class ChildJvm {
       // this JVM cannot use (another JDK, a rebuilt jar) is passed over: quietly, as the JVM does
       // with its own.
       command.add("-XX:SharedArchiveFile=" + jvm.archive);
-      command.add("-Xlog:cds*=error");
+      command.add("-Xlog:cds*=off");
     }
     command.add("-cp");
     command.add(jvm.classPath);

@@ -83,7 +83,7 @@ class ChildJvmTest {
     ChildJvm.Jvm linux = new ChildJvm.Jvm("/jdk/bin/java", "gemini-batch.jar", List.of(), 6 * GB, false, 2, false, true, "/x/gemini-batch.jsa");
     assertEquals(
         List.of("/jdk/bin/java", "-Xmx1024m", "-XX:+UseTransparentHugePages", "-XX:SharedArchiveFile=/x/gemini-batch.jsa",
-            "-Xlog:cds*=error", "-cp", "gemini-batch.jar", Main.class.getName(), "generate"),
+            "-Xlog:cds*=off", "-cp", "gemini-batch.jar", Main.class.getName(), "generate"),
         command(Map.of(), linux, "generate"));
     ChildJvm.Jvm chosen = new ChildJvm.Jvm("/jdk/bin/java", "gemini-batch.jar", List.of("-XX:-UseTransparentHugePages", "-Xshare:off"),
         6 * GB, false, 2, false, true, "/x/gemini-batch.jsa");
