@@ -193,7 +193,7 @@ class StopAndRerunJarIT {
     String jar = System.getProperty("gemini.jar");
     assumeTrue(jar != null, "runs in the integration-test phase, on the packaged jar");
     long childHeap = ChildJvm.heapBytes(Runtime.getRuntime().availableProcessors());
-    assumeTrue(defaultMaxHeap() > childHeap, "this machine's default heap is no larger than a run's: no child JVM");
+    assumeTrue(defaultMaxHeap("java") > childHeap, "this machine's default heap is no larger than a run's: no child JVM");
     String url = startEmulator();
     Files.write(tmp.resolve("prompts.txt"), IntStream.rangeClosed(1, 30).mapToObj(i -> "killed prompt " + i).toList());
     Files.createDirectories(tmp.resolve("out"));
@@ -243,11 +243,14 @@ class StopAndRerunJarIT {
   void aLocalRunsJvmMapsItsClassesFromTheJarsArchive() throws Exception {
     String jar = System.getProperty("gemini.jar");
     assumeTrue(jar != null, "runs in the integration-test phase, on the packaged jar");
-    assumeTrue(defaultMaxHeap() > ChildJvm.heapBytes(Runtime.getRuntime().availableProcessors()),
+    // The JVM the build wrote the archive with (another one, e.g. a different `java` on the PATH,
+    // passes the archive over, as it should).
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    assumeTrue(defaultMaxHeap(java) > ChildJvm.heapBytes(Runtime.getRuntime().availableProcessors()),
         "this machine's default heap is no larger than a run's: no child JVM");
     assertTrue(Files.isRegularFile(Path.of(jar.replaceFirst("\\.jar$", ".jsa"))), "the build wrote the archive");
     Files.write(tmp.resolve("prompts.txt"), IntStream.rangeClosed(1, 20).mapToObj(i -> "mapped prompt " + i).toList());
-    Process run = start(List.of("java", "-Xlog:class+load=info:file=" + tmp.resolve("classes-%p.log"), "-jar", jar,
+    Process run = start(List.of(java, "-Xlog:class+load=info:file=" + tmp.resolve("classes-%p.log"), "-jar", jar,
         "generate", "--input=prompts.txt", "--output=out/answers"), "run");
     assertTrue(run.waitFor(3, TimeUnit.MINUTES), "the run ends");
     assertEquals(0, run.exitValue(), Files.readString(tmp.resolve("run.err")));
@@ -266,8 +269,8 @@ class StopAndRerunJarIT {
   }
 
   /** The heap a JVM started without memory options gets on this machine ({@code -XX:+PrintFlagsFinal}). */
-  private static long defaultMaxHeap() throws IOException, InterruptedException {
-    Process p = new ProcessBuilder("java", "-XX:+PrintFlagsFinal", "-version").redirectErrorStream(true).start();
+  private static long defaultMaxHeap(String java) throws IOException, InterruptedException {
+    Process p = new ProcessBuilder(java, "-XX:+PrintFlagsFinal", "-version").redirectErrorStream(true).start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertTrue(p.waitFor(1, TimeUnit.MINUTES));
     return out.lines().filter(l -> l.trim().startsWith("size_t MaxHeapSize"))
