@@ -33,7 +33,7 @@ final class Help {
     out.println("works before and after you have a key. On a cluster, --apiKeySecret (Secret Manager) or");
     out.println("--apiKeyFile (any path, gs:// included) has the workers read the key themselves.");
     out.println();
-    out.println("A local generate or embed runs in a JVM this one starts, sized for the run (1 GB of heap on");
+    out.println("A local generate or embed runs in a JVM this one starts, sized for the run (2 GB of heap on");
     out.println("2 cores, the jar's class-data archive); GEMINI_BATCH_SAME_JVM=1 or -Xmx runs it in this one.");
     out.println();
     out.println("Run a command with --help for its options; --help=NAME prints a Beam options interface,");

@@ -30,10 +30,10 @@ class ChildJvmTest {
   void aLocalRunGetsAHeapSizedForItsCoresAndTheSameArguments() {
     List<String> c = command(Map.of(), LAPTOP, "generate", "--input=p.txt", "--output=out/a");
     assertEquals(
-        List.of("/jdk/bin/java", "-Dfile.encoding=UTF-8", "-Xmx1024m", "-cp", "/x/gemini-batch.jar",
+        List.of("/jdk/bin/java", "-Dfile.encoding=UTF-8", "-Xmx2048m", "-cp", "/x/gemini-batch.jar",
             Main.class.getName(), "generate", "--input=p.txt", "--output=out/a"),
         c);
-    assertTrue(command(Map.of(), jvm(List.of(), 16 * GB, false, 8, false), "embed", "--input=p").contains("-Xmx2560m"));
+    assertTrue(command(Map.of(), jvm(List.of(), 16 * GB, false, 8, false), "embed", "--input=p").contains("-Xmx5120m"));
     for (String runner : List.of("--runner=FlinkRunner", "--runner=DirectRunner", "--runner=org.apache.beam.runners.flink.FlinkRunner")) {
       assertTrue(command(Map.of(), LAPTOP, "generate", runner, "--input=p") != null, runner);
     }
@@ -82,13 +82,13 @@ class ChildJvmTest {
   void hugePagesAndTheClassDataArchiveWhereThereAreAndTheUserDidNotChoose() {
     ChildJvm.Jvm linux = new ChildJvm.Jvm("/jdk/bin/java", "gemini-batch.jar", List.of(), 6 * GB, false, 2, false, true, "/x/gemini-batch.jsa");
     assertEquals(
-        List.of("/jdk/bin/java", "-Xmx1024m", "-XX:+UseTransparentHugePages", "-XX:SharedArchiveFile=/x/gemini-batch.jsa",
+        List.of("/jdk/bin/java", "-Xmx2048m", "-XX:+UseTransparentHugePages", "-XX:SharedArchiveFile=/x/gemini-batch.jsa",
             "-Xlog:cds*=off", "-cp", "gemini-batch.jar", Main.class.getName(), "generate"),
         command(Map.of(), linux, "generate"));
     ChildJvm.Jvm chosen = new ChildJvm.Jvm("/jdk/bin/java", "gemini-batch.jar", List.of("-XX:-UseTransparentHugePages", "-Xshare:off"),
         6 * GB, false, 2, false, true, "/x/gemini-batch.jsa");
     assertEquals(
-        List.of("/jdk/bin/java", "-XX:-UseTransparentHugePages", "-Xshare:off", "-Xmx1024m", "-cp", "gemini-batch.jar",
+        List.of("/jdk/bin/java", "-XX:-UseTransparentHugePages", "-Xshare:off", "-Xmx2048m", "-cp", "gemini-batch.jar",
             Main.class.getName(), "embed"),
         command(Map.of(), chosen, "embed"));
   }
