@@ -28,7 +28,8 @@ import java.util.function.Supplier;
  * {@code spark-submit} size the JVM they start the same way.
  *
  * <p>The heap is {@value #BASE_MB} MB plus {@value #PER_CORE_MB} MB per core (the embedded
- * cluster runs a pack step per core), never more than the JVM's own default: 2 GB on 2 cores,
+ * cluster runs a pack step per core), where that is less than the JVM's own default (else the
+ * default stays, and the child is for the next two alone): 2 GB on 2 cores,
  * as fast as 1 GB (with huge pages as without) and twice the room for what grows with a job's
  * request count (its keys' fingerprints, 16 bytes a key) when {@code --maxRequestsPerJob} is
  * raised far above its 10,000. Nothing is changed
@@ -180,19 +181,28 @@ final class ChildJvm {
       }
     }
     long heap = heapBytes(jvm.cores);
-    if (heap >= jvm.maxHeapBytes) {
-      return null; // the JVM's own heap is no larger: nothing to gain
+    // A smaller machine's default heap (a quarter of its memory) stays: the run may need it.
+    boolean smallerHeap = heap < jvm.maxHeapBytes;
+    boolean hugePages =
+        jvm.hugePages && jvm.inputArguments.stream().noneMatch(a -> a.contains("HugePages") || a.contains("LargePages"));
+    boolean archive =
+        jvm.archive != null
+            && jvm.inputArguments.stream()
+                .noneMatch(a -> a.startsWith("-Xshare") || a.contains("SharedArchiveFile") || a.contains("ArchiveClassesAtExit"));
+    if (!smallerHeap && !hugePages && !archive) {
+      return null; // nothing to gain
     }
     List<String> command = new ArrayList<>();
     command.add(jvm.java);
     command.addAll(jvm.inputArguments);
-    command.add("-Xmx" + (heap >> 20) + "m");
-    if (jvm.hugePages && jvm.inputArguments.stream().noneMatch(a -> a.contains("HugePages") || a.contains("LargePages"))) {
+    if (smallerHeap) {
+      command.add("-Xmx" + (heap >> 20) + "m");
+    }
+    if (hugePages) {
       // The heap in 2 MB pages: a fault per 2 MB, not per 4 KB, as G1 first touches its regions.
       command.add("-XX:+UseTransparentHugePages");
     }
-    if (jvm.archive != null
-        && jvm.inputArguments.stream().noneMatch(a -> a.startsWith("-Xshare") || a.contains("SharedArchiveFile") || a.contains("ArchiveClassesAtExit"))) {
+    if (archive) {
       // The classes the build's run loaded, mapped instead of loaded and verified again. An archive
       // this JVM cannot use (another JDK, a rebuilt jar) is passed over: quietly, as the JVM does
       // with its own.

@@ -56,8 +56,8 @@ class ChildJvmTest {
     assertNull(command(Map.of(), jvm(List.of("-Xmx3g"), 3 * GB, true, 2, false), "generate"));
     assertNull(command(Map.of(), jvm(List.of("-agentlib:jdwp=transport=dt_socket,server=y,address=5005"), 6 * GB, false, 2, false), "generate"));
     assertNull(command(Map.of(), jvm(List.of("-javaagent:/a.jar"), 6 * GB, false, 2, false), "generate"));
-    // Nothing to gain: the default heap is no larger.
-    assertNull(command(Map.of(), jvm(List.of(), GB, false, 2, false), "generate"));
+    // Nothing to gain: the default heap is no larger, and neither huge pages nor an archive.
+    assertNull(command(Map.of(), jvm(List.of(), 2 * GB, false, 2, false), "generate"));
     assertNull(command(Map.of(), jvm(List.of(), 6 * GB, false, 2, true), "generate"));
     // Asked not to.
     assertNull(command(Map.of(ChildJvm.SAME_JVM, "1"), LAPTOP, "generate"));
@@ -91,6 +91,20 @@ class ChildJvmTest {
         List.of("/jdk/bin/java", "-XX:-UseTransparentHugePages", "-Xshare:off", "-Xmx2048m", "-cp", "gemini-batch.jar",
             Main.class.getName(), "embed"),
         command(Map.of(), chosen, "embed"));
+  }
+
+  @Test
+  void aSmallerMachinesDefaultHeapStaysAndTheChildIsForHugePagesOrTheArchive() {
+    // 8 GB of memory, 4 cores: the default heap (2 GB) is below 1 GB + 4 x 512 MB.
+    ChildJvm.Jvm laptop = new ChildJvm.Jvm("/jdk/bin/java", "gemini-batch.jar", List.of(), 2 * GB, false, 4, false, true, null);
+    assertEquals(
+        List.of("/jdk/bin/java", "-XX:+UseTransparentHugePages", "-cp", "gemini-batch.jar", Main.class.getName(), "generate"),
+        command(Map.of(), laptop, "generate"));
+    ChildJvm.Jvm noHugePages = new ChildJvm.Jvm("/jdk/bin/java", "gemini-batch.jar", List.of(), 2 * GB, false, 4, false, false, "/x/a.jsa");
+    assertEquals(
+        List.of("/jdk/bin/java", "-XX:SharedArchiveFile=/x/a.jsa", "-Xlog:cds*=off", "-cp", "gemini-batch.jar",
+            Main.class.getName(), "generate"),
+        command(Map.of(), noHugePages, "generate"));
   }
 
   @Test
