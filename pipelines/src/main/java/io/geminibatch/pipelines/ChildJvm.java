@@ -59,32 +59,22 @@ final class ChildJvm {
 
   private ChildJvm() {}
 
-  /** What of this JVM decides the child's command. */
-  static final class Jvm {
-    final String java;
-    final String classPath;
-    final List<String> inputArguments;
-    final long maxHeapBytes;
-    final boolean memoryGiven;
-    final int cores;
-    final boolean windows;
-    /** Whether the kernel gives transparent huge pages to memory that asks ({@code madvise} or {@code always}). */
-    final boolean hugePages;
-    /** The jar's class-data archive ({@link CdsTraining}), when there is one beside it; else null. */
-    final String archive;
-
-    Jvm(String java, String classPath, List<String> inputArguments, long maxHeapBytes, boolean memoryGiven, int cores,
-        boolean windows, boolean hugePages, String archive) {
-      this.hugePages = hugePages;
-      this.archive = archive;
-      this.java = java;
-      this.classPath = classPath;
-      this.inputArguments = inputArguments;
-      this.maxHeapBytes = maxHeapBytes;
-      this.memoryGiven = memoryGiven;
-      this.cores = cores;
-      this.windows = windows;
-    }
+  /**
+   * What of this JVM decides the child's command: {@code hugePages}, whether the kernel gives
+   * transparent huge pages to memory that asks ({@code madvise} or {@code always}); {@code
+   * archive}, the jar's class-data archive ({@link CdsTraining}) when there is one beside it, else
+   * null.
+   */
+  record Jvm(
+      String java,
+      String classPath,
+      List<String> inputArguments,
+      long maxHeapBytes,
+      boolean memoryGiven,
+      int cores,
+      boolean windows,
+      boolean hugePages,
+      String archive) {
 
     static Jvm current() {
       boolean given = false;
@@ -171,30 +161,30 @@ final class ChildJvm {
       return null;
     }
     Jvm jvm = jvms.get();
-    if (jvm.windows || jvm.memoryGiven) {
+    if (jvm.windows() || jvm.memoryGiven()) {
       return null;
     }
-    for (String a : jvm.inputArguments) {
+    for (String a : jvm.inputArguments()) {
       if (a.startsWith("-agentlib") || a.startsWith("-agentpath") || a.startsWith("-javaagent")
           || a.startsWith("-Xdebug") || a.startsWith("-Xrunjdwp")) {
         return null;
       }
     }
-    long heap = heapBytes(jvm.cores);
+    long heap = heapBytes(jvm.cores());
     // A smaller machine's default heap (a quarter of its memory) stays: the run may need it.
-    boolean smallerHeap = heap < jvm.maxHeapBytes;
+    boolean smallerHeap = heap < jvm.maxHeapBytes();
     boolean hugePages =
-        jvm.hugePages && jvm.inputArguments.stream().noneMatch(a -> a.contains("HugePages") || a.contains("LargePages"));
+        jvm.hugePages() && jvm.inputArguments().stream().noneMatch(a -> a.contains("HugePages") || a.contains("LargePages"));
     boolean archive =
-        jvm.archive != null
-            && jvm.inputArguments.stream()
+        jvm.archive() != null
+            && jvm.inputArguments().stream()
                 .noneMatch(a -> a.startsWith("-Xshare") || a.contains("SharedArchiveFile") || a.contains("ArchiveClassesAtExit"));
     if (!smallerHeap && !hugePages && !archive) {
       return null; // nothing to gain
     }
     List<String> command = new ArrayList<>();
-    command.add(jvm.java);
-    command.addAll(jvm.inputArguments);
+    command.add(jvm.java());
+    command.addAll(jvm.inputArguments());
     if (smallerHeap) {
       command.add("-Xmx" + (heap >> 20) + "m");
     }
@@ -206,11 +196,11 @@ final class ChildJvm {
       // The classes the build's run loaded, mapped instead of loaded and verified again. An archive
       // this JVM cannot use (another JDK, a rebuilt jar) is passed over: quietly, as the JVM does
       // with its own.
-      command.add("-XX:SharedArchiveFile=" + jvm.archive);
+      command.add("-XX:SharedArchiveFile=" + jvm.archive());
       command.add("-Xlog:cds*=off");
     }
     command.add("-cp");
-    command.add(jvm.classPath);
+    command.add(jvm.classPath());
     command.add(Main.class.getName());
     command.addAll(List.of(args));
     return command;

@@ -128,8 +128,8 @@ class ChildJvmTest {
   void thisJvmIsDescribed() {
     ChildJvm.Jvm here = ChildJvm.Jvm.current();
     // The build runs tests with -Xmx2g (surefire.argLine): a heap the user chose.
-    assertTrue(here.memoryGiven, here.inputArguments.toString());
-    assertEquals(Runtime.getRuntime().maxMemory(), here.maxHeapBytes);
-    assertTrue(here.java.endsWith("java"), here.java);
+    assertTrue(here.memoryGiven(), here.inputArguments().toString());
+    assertEquals(Runtime.getRuntime().maxMemory(), here.maxHeapBytes());
+    assertTrue(here.java().endsWith("java"), here.java());
   }
 }

@@ -20,7 +20,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -106,27 +105,15 @@ class StopAndRerunJarIT {
     assertTrue(jobsRecorded() >= 2, "the staging location keeps the jobs' names");
     assertEquals(0, Cli.outputs(tmp.resolve("out/answers"), "responses").size(), "the first run wrote nothing");
 
-    Process rerun = start(command, "rerun");
-    assertTrue(rerun.waitFor(4, TimeUnit.MINUTES), "the rerun ends");
-    String rerunErr = Files.readString(tmp.resolve("rerun.err"));
-    assertEquals(0, rerun.exitValue(), rerunErr);
+    String rerunErr = rerunToItsEnd(command);
     assertTrue(rerunErr.contains("gemini-batch: resuming: "), rerunErr);
 
     JsonNode end = stats(url);
-    Map<String, Integer> creates = new java.util.TreeMap<>();
-    for (Iterator<Map.Entry<String, JsonNode>> it = end.get("createsByDisplayName").fields(); it.hasNext(); ) {
-      Map.Entry<String, JsonNode> e = it.next();
-      creates.put(e.getKey(), e.getValue().asInt());
-    }
-    assertEquals(Set.of(1), new HashSet<>(creates.values()), "every job created once: " + creates);
+    Map<String, Integer> creates = eachCreatedOnce(end, rerunErr);
     assertEquals(creates.size(), end.get("batchesCreated").asInt(), end.toString());
     int submittedByRerun = Integer.parseInt(rerunErr.replaceAll("(?s).*batch jobs submitted: (\\d+).*", "$1"));
     assertEquals(creates.size() - created, submittedByRerun, "the rerun created only the jobs the first had not: " + rerunErr);
-
-    List<JsonNode> responses = Cli.outputs(tmp.resolve("out/answers"), "responses");
-    assertEquals(60, responses.size());
-    assertEquals(60, responses.stream().map(r -> r.get("key").asText()).collect(Collectors.toSet()).size());
-    assertEquals(List.of(), Cli.outputs(tmp.resolve("out/answers"), "failures"));
+    assertEachAnsweredOnce(60, rerunErr);
     try (Stream<Path> left = Files.list(tmp.resolve("out"))) {
       assertEquals(List.of(), left.filter(p -> p.getFileName().toString().contains("staging")).toList(),
           "the staging location is deleted after a complete run");
@@ -159,20 +146,11 @@ class StopAndRerunJarIT {
     String firstErr = Files.readString(tmp.resolve("first.err"));
     assertTrue(firstErr.contains("run the same command again to collect them without paying twice"), firstErr);
 
-    Process rerun = start(command, "rerun");
-    assertTrue(rerun.waitFor(4, TimeUnit.MINUTES), "the rerun ends");
-    String rerunErr = Files.readString(tmp.resolve("rerun.err"));
-    assertEquals(0, rerun.exitValue(), rerunErr);
+    String rerunErr = rerunToItsEnd(command);
 
     JsonNode end = stats(url);
-    Map<String, Integer> creates = new java.util.TreeMap<>();
-    end.get("createsByDisplayName").fields().forEachRemaining(e -> creates.put(e.getKey(), e.getValue().asInt()));
-    assertEquals(3, creates.size(), end.toString());
-    assertEquals(Set.of(1), new HashSet<>(creates.values()), "every job created once: " + creates + "\n" + rerunErr);
-    List<JsonNode> responses = Cli.outputs(tmp.resolve("out/answers"), "responses");
-    assertEquals(30, responses.size(), rerunErr);
-    assertEquals(30, responses.stream().map(r -> r.get("key").asText()).collect(Collectors.toSet()).size());
-    assertEquals(List.of(), Cli.outputs(tmp.resolve("out/answers"), "failures"));
+    assertEquals(3, eachCreatedOnce(end, rerunErr).size(), end.toString());
+    assertEachAnsweredOnce(30, rerunErr);
     // The clean-up after the run deleted every job and file it created.
     assertEquals(0, end.get("jobsByState").size(), "no job left on the service: " + end);
     assertEquals(0, end.get("filesStored").asInt(), "no file left on the service: " + end);
@@ -223,19 +201,36 @@ class StopAndRerunJarIT {
     assertTrue(firstErr.contains("gemini-batch: the process that started this run (pid " + first.pid() + ") ended: stopping"), firstErr);
     assertTrue(firstErr.contains("run the same command again to collect them without paying twice"), firstErr);
 
+    String rerunErr = rerunToItsEnd(command);
+    assertTrue(rerunErr.contains("gemini-batch: resuming: "), rerunErr);
+    JsonNode end = stats(url);
+    assertEquals(3, eachCreatedOnce(end, rerunErr).size(), end.toString());
+    assertEachAnsweredOnce(30, rerunErr);
+  }
+
+  /** Runs {@code command} again as "rerun" to its end, which must be a success; its stderr. */
+  private String rerunToItsEnd(List<String> command) throws IOException, InterruptedException {
     Process rerun = start(command, "rerun");
     assertTrue(rerun.waitFor(4, TimeUnit.MINUTES), "the rerun ends");
     String rerunErr = Files.readString(tmp.resolve("rerun.err"));
     assertEquals(0, rerun.exitValue(), rerunErr);
-    assertTrue(rerunErr.contains("gemini-batch: resuming: "), rerunErr);
-    JsonNode end = stats(url);
+    return rerunErr;
+  }
+
+  /** The emulator's creates by display name ({@code /_emulator/stats}), each of which must be 1. */
+  private static Map<String, Integer> eachCreatedOnce(JsonNode stats, String log) {
     Map<String, Integer> creates = new java.util.TreeMap<>();
-    end.get("createsByDisplayName").fields().forEachRemaining(e -> creates.put(e.getKey(), e.getValue().asInt()));
-    assertEquals(3, creates.size(), end.toString());
-    assertEquals(Set.of(1), new HashSet<>(creates.values()), "every job created once: " + creates + "\n" + rerunErr);
+    stats.get("createsByDisplayName").fields().forEachRemaining(e -> creates.put(e.getKey(), e.getValue().asInt()));
+    assertEquals(Set.of(1), new HashSet<>(creates.values()), "every job created once: " + creates + "\n" + log);
+    return creates;
+  }
+
+  /** {@code prompts} responses in {@code out/answers}, each key once, and no failure. */
+  private void assertEachAnsweredOnce(int prompts, String log) throws IOException {
     List<JsonNode> responses = Cli.outputs(tmp.resolve("out/answers"), "responses");
-    assertEquals(30, responses.stream().map(r -> r.get("key").asText()).collect(Collectors.toSet()).size(), rerunErr);
-    assertEquals(30, responses.size());
+    assertEquals(prompts, responses.size(), log);
+    assertEquals(prompts, responses.stream().map(r -> r.get("key").asText()).collect(Collectors.toSet()).size(), log);
+    assertEquals(List.of(), Cli.outputs(tmp.resolve("out/answers"), "failures"), log);
   }
 
   /**
