@@ -21,6 +21,13 @@ import java.util.stream.Stream;
  * run's JVM on that archive, which maps those classes instead of loading and verifying them again
  * (README "Performance").
  *
+ * <p>The build runs it interpreted ({@code -Xint}). What the archive holds does not depend on the
+ * JIT, but the JIT's state leaks into it: Java 17 archives each method's "queued for compilation"
+ * mark as it is when the JVM exits (JDK-8306460, fixed in Java 21), and a method so marked is
+ * never compiled in a run on the archive. With the JIT on, 6 to 28 methods were caught that way,
+ * hot ones among them ({@code FastResultLine.string}, {@code LineReader.offset}, {@code
+ * Hash128.hash}); {@code StopAndRerunJarIT} looks for them.
+ *
  * <p>Usage: {@code java -XX:ArchiveClassesAtExit=A -cp gemini-batch.jar
  * io.geminibatch.pipelines.CdsTraining WORK_DIR}. Exits with the run's status (the build fails
  * when the main job does not run); the work directory is deleted.
