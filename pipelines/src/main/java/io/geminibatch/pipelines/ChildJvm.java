@@ -39,6 +39,11 @@ import java.util.function.Supplier;
  * cluster: this process only submits), or when {@value #SAME_JVM} is set (to anything but
  * {@code 0} or {@code false}).
  *
+ * <p>On {@value #SERIAL_GC_MAX_CORES} cores or fewer the run's JVM gets the serial collector
+ * unless the user chose one: at 1,000,000 prompts on 2 cores it took 14% less CPU than G1 (40.4
+ * against 47.0 CPU-s, five pairs alternating; the C2 compiler alone 11.4 against 13.3) and 9% less
+ * time. On more cores G1 stays: not measured.
+ *
  * <p>Stopping is unchanged for the user: SIGTERM (or Ctrl-C, which reaches both processes) makes
  * this process send SIGTERM to the child, whose own stop notice says what is left and which exits;
  * this one then exits with the child's status. A child whose starter dies (SIGKILL) stops within
@@ -57,6 +62,12 @@ final class ChildJvm {
       List.of("MaxHeapSize", "InitialHeapSize", "MinHeapSize", "MaxRAM", "MaxRAMPercentage", "MaxRAMFraction",
           "MinRAMPercentage", "MinRAMFraction", "InitialRAMPercentage", "InitialRAMFraction");
 
+  /** VM options by which a user chooses the collector: any of them given leaves it alone. */
+  private static final List<String> COLLECTOR_OPTIONS =
+      List.of("UseSerialGC", "UseParallelGC", "UseG1GC", "UseZGC", "UseShenandoahGC", "UseEpsilonGC");
+  /** Up to this many cores the run's JVM gets the serial collector (see {@link #childCommand}). */
+  static final int SERIAL_GC_MAX_CORES = 2;
+
   private ChildJvm() {}
 
   /**
@@ -71,33 +82,43 @@ final class ChildJvm {
       List<String> inputArguments,
       long maxHeapBytes,
       boolean memoryGiven,
+      boolean collectorGiven,
       int cores,
       boolean windows,
       boolean hugePages,
       String archive) {
 
     static Jvm current() {
-      boolean given = false;
       HotSpotDiagnosticMXBean hotSpot = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
-      for (String name : MEMORY_OPTIONS) {
-        try {
-          VMOption.Origin origin = hotSpot.getVMOption(name).getOrigin();
-          given |= origin != VMOption.Origin.DEFAULT && origin != VMOption.Origin.ERGONOMIC;
-        } catch (IllegalArgumentException e) {
-          // not an option of this JVM
-        }
-      }
       return new Jvm(
           Path.of(System.getProperty("java.home"), "bin", "java").toString(),
           System.getProperty("java.class.path"),
           ManagementFactory.getRuntimeMXBean().getInputArguments(),
           Runtime.getRuntime().maxMemory(),
-          given,
+          given(hotSpot, MEMORY_OPTIONS),
+          given(hotSpot, COLLECTOR_OPTIONS),
           Runtime.getRuntime().availableProcessors(),
           System.getProperty("os.name", "").toLowerCase(Locale.ROOT).startsWith("windows"),
           transparentHugePages(Path.of("/sys/kernel/mm/transparent_hugepage/enabled")),
           archiveBeside(System.getProperty("java.class.path")));
     }
+  }
+
+  /**
+   * Whether the user set any of {@code names} (on the command line, in {@code JAVA_TOOL_OPTIONS}
+   * or a flags file): an origin other than the JVM's default or its own choice.
+   */
+  private static boolean given(HotSpotDiagnosticMXBean hotSpot, List<String> names) {
+    boolean given = false;
+    for (String name : names) {
+      try {
+        VMOption.Origin origin = hotSpot.getVMOption(name).getOrigin();
+        given |= origin != VMOption.Origin.DEFAULT && origin != VMOption.Origin.ERGONOMIC;
+      } catch (IllegalArgumentException e) {
+        // not an option of this JVM
+      }
+    }
+    return given;
   }
 
   /** {@code gemini-batch.jsa} for {@code gemini-batch.jar} when that file exists; else null. */
@@ -179,7 +200,8 @@ final class ChildJvm {
         jvm.archive() != null
             && jvm.inputArguments().stream()
                 .noneMatch(a -> a.startsWith("-Xshare") || a.contains("SharedArchiveFile") || a.contains("ArchiveClassesAtExit"));
-    if (!smallerHeap && !hugePages && !archive) {
+    boolean serialGc = !jvm.collectorGiven() && jvm.cores() <= SERIAL_GC_MAX_CORES;
+    if (!smallerHeap && !hugePages && !archive && !serialGc) {
       return null; // nothing to gain
     }
     List<String> command = new ArrayList<>();
@@ -187,6 +209,11 @@ final class ChildJvm {
     command.addAll(jvm.inputArguments());
     if (smallerHeap) {
       command.add("-Xmx" + (heap >> 20) + "m");
+    }
+    if (serialGc) {
+      // A batch run on 2 cores: G1's concurrent threads and its larger write barriers (more
+      // machine code for C2 to make, too) cost more than the serial collector's pauses.
+      command.add("-XX:+UseSerialGC");
     }
     if (hugePages) {
       // The heap in 2 MB pages: a fault per 2 MB, not per 4 KB, as G1 first touches its regions.

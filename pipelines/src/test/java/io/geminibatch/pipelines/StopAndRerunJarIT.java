@@ -199,6 +199,10 @@ class StopAndRerunJarIT {
     assertTrue(childArgs.isEmpty() || childArgs.contains("-Xmx" + (childHeap >> 20) + "m") == smallerHeap, childArgs.toString());
     assertTrue(childArgs.isEmpty()
         || childArgs.contains("-XX:SharedArchiveFile=" + archive.toAbsolutePath()) == Files.isRegularFile(archive), childArgs.toString());
+    // The serial collector on two cores or fewer.
+    assertTrue(childArgs.isEmpty()
+        || childArgs.contains("-XX:+UseSerialGC") == (Runtime.getRuntime().availableProcessors() <= ChildJvm.SERIAL_GC_MAX_CORES),
+        childArgs.toString());
 
     first.destroyForcibly();
     child.onExit().get(1, TimeUnit.MINUTES);
