@@ -216,7 +216,7 @@ final class ChildJvm {
       command.add("-XX:+UseSerialGC");
     }
     if (hugePages) {
-      // The heap in 2 MB pages: a fault per 2 MB, not per 4 KB, as G1 first touches its regions.
+      // The heap in 2 MB pages: a fault per 2 MB, not per 4 KB, as the collector first touches it.
       command.add("-XX:+UseTransparentHugePages");
     }
     if (archive) {

@@ -69,7 +69,7 @@ final class ColdProcessBenchmark {
     double seconds;
     double cpuSeconds = Double.NaN;
     double emulatorCpuSeconds = Double.NaN;
-    /** What this benchmark's own process spent while the run ran: CPU taken from the run. */
+    /** What this benchmark's own process spent while the run ran: CPU it may have taken from the run. */
     double benchmarkCpuSeconds = Double.NaN;
     final Map<String, Double> phases = new LinkedHashMap<>();
     String complete = "n/a";
