@@ -68,6 +68,8 @@ final class ColdProcessBenchmark {
     final String name;
     double seconds;
     double cpuSeconds = Double.NaN;
+    /** Of {@link #cpuSeconds}, what the kernel spent for the process (page faults, I/O, sockets). */
+    double systemSeconds = Double.NaN;
     double emulatorCpuSeconds = Double.NaN;
     /** What this benchmark's own process spent while the run ran: CPU it may have taken from the run. */
     double benchmarkCpuSeconds = Double.NaN;
@@ -148,7 +150,8 @@ final class ColdProcessBenchmark {
     figure(r.name + ".seconds", seconds(r.seconds) + vsSdk);
     long n = r.name.equals("embed") ? embedPrompts : prompts;
     if (!Double.isNaN(r.cpuSeconds)) {
-      figure(r.name + ".cpuSeconds", seconds(r.cpuSeconds) + String.format(Locale.ROOT, " (%.1f per million prompts)", r.cpuSeconds * 1e6 / n));
+      figure(r.name + ".cpuSeconds", seconds(r.cpuSeconds)
+          + String.format(Locale.ROOT, " (%.1f per million prompts; system %.1f)", r.cpuSeconds * 1e6 / n, r.systemSeconds));
     }
     if (!Double.isNaN(r.emulatorCpuSeconds)) {
       figure(r.name + ".emulatorCpuSeconds", seconds(r.emulatorCpuSeconds));
@@ -182,6 +185,7 @@ final class ColdProcessBenchmark {
     Timed t = timed(cmd, dir.resolve("log.txt"));
     r.seconds = t.seconds();
     r.cpuSeconds = t.childCpuSeconds;
+    r.systemSeconds = t.childSystemSeconds;
     r.emulatorCpuSeconds = t.emulatorCpuSeconds;
     r.benchmarkCpuSeconds = t.ownCpuSeconds;
     if (t.exit != 0) {
@@ -207,6 +211,7 @@ final class ColdProcessBenchmark {
     Timed t = timed(List.of("node", script, baseUrl, API_KEY, input.toString(), output.toString()), dir.resolve("log.txt"));
     r.seconds = t.seconds();
     r.cpuSeconds = t.childCpuSeconds;
+    r.systemSeconds = t.childSystemSeconds;
     r.emulatorCpuSeconds = t.emulatorCpuSeconds;
     r.benchmarkCpuSeconds = t.ownCpuSeconds;
     long results = -1;
@@ -262,6 +267,7 @@ final class ColdProcessBenchmark {
     long endMillis;
     int exit;
     double childCpuSeconds;
+    double childSystemSeconds;
     double emulatorCpuSeconds;
     double ownCpuSeconds;
     JsonNode stats;
@@ -278,6 +284,7 @@ final class ColdProcessBenchmark {
     Timed t = new Timed();
     double ownCpu = ownCpuSeconds();
     double childCpu = childrenCpuSeconds();
+    double childSystem = statSeconds("/proc/self/stat", 17);
     double emulatorCpu = cpuSeconds("/proc/" + emulatorPid + "/stat", 14);
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
     pb.environment().remove("GEMINI_API_KEY");
@@ -295,6 +302,7 @@ final class ColdProcessBenchmark {
     t.endMillis = System.currentTimeMillis();
     // The child was reaped by waitFor: its CPU time is now counted as this process's children's.
     t.childCpuSeconds = childrenCpuSeconds() - childCpu;
+    t.childSystemSeconds = statSeconds("/proc/self/stat", 17) - childSystem;
     t.emulatorCpuSeconds = cpuSeconds("/proc/" + emulatorPid + "/stat", 14) - emulatorCpu;
     t.ownCpuSeconds = ownCpuSeconds() - ownCpu;
     t.stats = JSON.readTree(get("/_emulator/stats"));
@@ -479,15 +487,21 @@ final class ColdProcessBenchmark {
 
   /** {@code /proc/PID/stat} fields {@code field} and {@code field + 1} (1-based: 14 utime, 16 cutime), in seconds. */
   private double cpuSeconds(String stat, int field) {
+    return statSeconds(stat, field) + statSeconds(stat, field + 1);
+  }
+
+  /** One {@code /proc/PID/stat} field of clock ticks (1-based: 17 cstime), in seconds; NaN off Linux. */
+  private double statSeconds(String stat, int field) {
     try {
       String s = Files.readString(Path.of(stat));
       String[] f = s.substring(s.lastIndexOf(')') + 2).split(" ");
       // f[0] is field 3 (state): field n is f[n - 3].
-      return (Long.parseLong(f[field - 3]) + Long.parseLong(f[field - 2])) / (double) clockTicks;
+      return Long.parseLong(f[field - 3]) / (double) clockTicks;
     } catch (IOException | RuntimeException e) {
       return Double.NaN;
     }
   }
+
 
   private static long clockTicks() {
     try {
