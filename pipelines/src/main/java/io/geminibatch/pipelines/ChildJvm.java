@@ -29,7 +29,7 @@ import java.util.function.Supplier;
  *
  * <p>The heap is {@value #BASE_MB} MB plus {@value #PER_CORE_MB} MB per core (the embedded
  * cluster runs a pack step per core), where that is less than the JVM's own default (else the
- * default stays, and the child is for the next two alone): 2 GB on 2 cores,
+ * default stays, and the child is for the rest alone): 2 GB on 2 cores,
  * as fast as 1 GB (with huge pages as without) and twice the room for what grows with a job's
  * request count (its keys' fingerprints, 16 bytes a key) when {@code --maxRequestsPerJob} is
  * raised far above its 10,000. Nothing is changed

@@ -15,6 +15,7 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -79,6 +80,15 @@ final class ColdProcessBenchmark {
 
     Run(String name) {
       this.name = name;
+    }
+
+    /** Its time and CPU figures from the finished process {@code t}. */
+    void took(Timed t) {
+      seconds = t.seconds();
+      cpuSeconds = t.childCpuSeconds;
+      systemSeconds = t.childSystemSeconds;
+      emulatorCpuSeconds = t.emulatorCpuSeconds;
+      benchmarkCpuSeconds = t.ownCpuSeconds;
     }
   }
 
@@ -183,11 +193,7 @@ final class ColdProcessBenchmark {
         "--apiKey=" + API_KEY, "--baseUrl=" + baseUrl, "--pollInterval=1"));
     Run r = new Run(command);
     Timed t = timed(cmd, dir.resolve("log.txt"));
-    r.seconds = t.seconds();
-    r.cpuSeconds = t.childCpuSeconds;
-    r.systemSeconds = t.childSystemSeconds;
-    r.emulatorCpuSeconds = t.emulatorCpuSeconds;
-    r.benchmarkCpuSeconds = t.ownCpuSeconds;
+    r.took(t);
     if (t.exit != 0) {
       r.ok = false;
       r.complete = "NO (exit status " + t.exit + ", see " + dir.resolve("log.txt") + ")";
@@ -209,11 +215,7 @@ final class ColdProcessBenchmark {
     Path output = dir.resolve("out.jsonl");
     Run r = new Run("sdk");
     Timed t = timed(List.of("node", script, baseUrl, API_KEY, input.toString(), output.toString()), dir.resolve("log.txt"));
-    r.seconds = t.seconds();
-    r.cpuSeconds = t.childCpuSeconds;
-    r.systemSeconds = t.childSystemSeconds;
-    r.emulatorCpuSeconds = t.emulatorCpuSeconds;
-    r.benchmarkCpuSeconds = t.ownCpuSeconds;
+    r.took(t);
     long results = -1;
     long keysOk = -1;
     Long started = null;
@@ -282,10 +284,8 @@ final class ColdProcessBenchmark {
     settle();
     post("/_emulator/reset-stats");
     Timed t = new Timed();
-    double ownCpu = ownCpuSeconds();
-    double childCpu = childrenCpuSeconds();
-    double childSystem = statSeconds("/proc/self/stat", 17);
-    double emulatorCpu = cpuSeconds("/proc/" + emulatorPid + "/stat", 14);
+    double[] self = times("/proc/self/stat");
+    double[] emulator = times("/proc/" + emulatorPid + "/stat");
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
     pb.environment().remove("GEMINI_API_KEY");
     pb.environment().remove("GOOGLE_API_KEY");
@@ -301,10 +301,12 @@ final class ColdProcessBenchmark {
     }
     t.endMillis = System.currentTimeMillis();
     // The child was reaped by waitFor: its CPU time is now counted as this process's children's.
-    t.childCpuSeconds = childrenCpuSeconds() - childCpu;
-    t.childSystemSeconds = statSeconds("/proc/self/stat", 17) - childSystem;
-    t.emulatorCpuSeconds = cpuSeconds("/proc/" + emulatorPid + "/stat", 14) - emulatorCpu;
-    t.ownCpuSeconds = ownCpuSeconds() - ownCpu;
+    double[] selfAfter = times("/proc/self/stat");
+    double[] emulatorAfter = times("/proc/" + emulatorPid + "/stat");
+    t.childCpuSeconds = selfAfter[2] + selfAfter[3] - self[2] - self[3];
+    t.childSystemSeconds = selfAfter[3] - self[3];
+    t.emulatorCpuSeconds = emulatorAfter[0] + emulatorAfter[1] - emulator[0] - emulator[1];
+    t.ownCpuSeconds = selfAfter[0] + selfAfter[1] - self[0] - self[1];
     t.stats = JSON.readTree(get("/_emulator/stats"));
     return t;
   }
@@ -477,30 +479,29 @@ final class ColdProcessBenchmark {
 
   /** CPU seconds of this process itself ({@code utime + stime}); NaN off Linux. */
   private double ownCpuSeconds() {
-    return cpuSeconds("/proc/self/stat", 14);
+    double[] self = times("/proc/self/stat");
+    return self[0] + self[1];
   }
 
-  /** CPU seconds of this process's reaped children ({@code cutime + cstime}); NaN off Linux. */
-  private double childrenCpuSeconds() {
-    return cpuSeconds("/proc/self/stat", 16);
-  }
-
-  /** {@code /proc/PID/stat} fields {@code field} and {@code field + 1} (1-based: 14 utime, 16 cutime), in seconds. */
-  private double cpuSeconds(String stat, int field) {
-    return statSeconds(stat, field) + statSeconds(stat, field + 1);
-  }
-
-  /** One {@code /proc/PID/stat} field of clock ticks (1-based: 17 cstime), in seconds; NaN off Linux. */
-  private double statSeconds(String stat, int field) {
+  /**
+   * {@code /proc/PID/stat}'s utime, stime, cutime and cstime (fields 14 to 17: the process's own,
+   * then its reaped children's), in seconds, from one read; NaNs off Linux.
+   */
+  private double[] times(String stat) {
+    double[] times = new double[4];
     try {
       String s = Files.readString(Path.of(stat));
       String[] f = s.substring(s.lastIndexOf(')') + 2).split(" ");
       // f[0] is field 3 (state): field n is f[n - 3].
-      return Long.parseLong(f[field - 3]) / (double) clockTicks;
+      for (int i = 0; i < 4; i++) {
+        times[i] = Long.parseLong(f[14 + i - 3]) / (double) clockTicks;
+      }
     } catch (IOException | RuntimeException e) {
-      return Double.NaN;
+      Arrays.fill(times, Double.NaN);
     }
+    return times;
   }
+
 
 
   private static long clockTicks() {
