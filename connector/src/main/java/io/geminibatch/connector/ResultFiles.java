@@ -4,7 +4,6 @@ import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.nio.channels.Channels;
 import java.util.List;
 import java.util.UUID;
 import org.apache.beam.sdk.io.FileSystems;
@@ -45,7 +44,7 @@ final class ResultFiles {
           target
               .getCurrentDirectory()
               .resolve("." + target.getFilename() + "." + UUID.randomUUID() + ".tmp", ResolveOptions.StandardResolveOptions.RESOLVE_FILE);
-      this.out = new BufferedOutputStream(Channels.newOutputStream(FileSystems.create(temp, MimeTypes.TEXT)), BUFFER_BYTES);
+      this.out = new BufferedOutputStream(Staging.create(temp, MimeTypes.TEXT), BUFFER_BYTES);
     }
 
     /** The block's buffered stream, its lines written in parts. */

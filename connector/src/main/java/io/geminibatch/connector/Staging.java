@@ -4,7 +4,11 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.beam.sdk.io.FileSystems;
@@ -21,7 +25,35 @@ final class Staging {
   private Staging() {}
 
   static OutputStream create(String path) throws IOException {
-    return Channels.newOutputStream(FileSystems.create(resource(path), "application/jsonl"));
+    return create(resource(path), "application/jsonl");
+  }
+
+  /**
+   * A new file's stream (replacing one of that name). A local file is written through a {@link
+   * FileChannel} of its own, each write handed to the kernel whole: Beam's local channel ({@code
+   * Channels.newChannel} over a {@code FileOutputStream}) cuts every write into 8 KB system calls.
+   * With the callers' buffers of 64 KB and 1 MB that is 8 to 128 times the calls: four threads
+   * writing 1.33 GB of 1.3 KB lines (a 1,000,000-prompt run's responses) took 0.65 CPU-s in Java and
+   * 1.16 in the kernel that way, 0.33 and 0.46 with whole writes (this project's 2-core machine).
+   * Other file systems go through {@link FileSystems} as before; {@link #createThroughFileSystems}
+   * is the twin tests compare with.
+   */
+  static OutputStream create(ResourceId id, String mimeType) throws IOException {
+    if (!"file".equals(id.getScheme())) {
+      return createThroughFileSystems(id, mimeType);
+    }
+    Path file = Path.of(id.toString());
+    Path parent = file.getParent();
+    if (parent != null) {
+      Files.createDirectories(parent);
+    }
+    return Channels.newOutputStream(
+        FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING));
+  }
+
+  /** {@link #create(ResourceId, String)} as Beam's file systems write it, for every scheme. */
+  static OutputStream createThroughFileSystems(ResourceId id, String mimeType) throws IOException {
+    return Channels.newOutputStream(FileSystems.create(id, mimeType));
   }
 
   static InputStream open(String path) throws IOException {
