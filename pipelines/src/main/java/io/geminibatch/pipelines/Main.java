@@ -19,7 +19,26 @@ public final class Main {
   /** Exit status when the service refused, could not be reached, or the pipeline failed. */
   static final int FAILED = 1;
 
+  /** The JDK HTTP client's buffer size, read once, when the client's first class loads. */
+  static final String HTTP_BUFFER_PROPERTY = "jdk.httpclient.bufsize";
+  /** See {@link #bulkHttpBuffers}. */
+  static final int HTTP_BUFFER_BYTES = 1 << 20;
+
   private Main() {}
+
+  /**
+   * Sets the JDK HTTP client's read buffers to {@value #HTTP_BUFFER_BYTES} bytes unless the user
+   * set them ({@code -Djdk.httpclient.bufsize}). Its default of 16 KB hands a result file to the
+   * reader in 16 KB pieces, each a wake-up between the client's threads: at 1,000,000 prompts
+   * (1.3 GB of results) its threads took 3.4 to 4.3 CPU-s, 1.7 and 1.9 with 1 MB (2 cores, four
+   * runs and two). Uploads are unchanged: they go in slices of 256 KB already. Only this command
+   * line sets it: a library does not change a JVM-wide setting under its user.
+   */
+  static void bulkHttpBuffers(java.util.Properties properties) {
+    if (properties.getProperty(HTTP_BUFFER_PROPERTY) == null) {
+      properties.setProperty(HTTP_BUFFER_PROPERTY, Integer.toString(HTTP_BUFFER_BYTES));
+    }
+  }
 
   public static void main(String[] args) throws InterruptedException {
     Map<String, String> env = System.getenv();
@@ -38,6 +57,7 @@ public final class Main {
     }
     // This process runs one command: Beam's options registry holds what its command line names.
     OptionsRegistry.startEmpty();
+    bulkHttpBuffers(System.getProperties());
     System.exit(run(args, System.out, System.err));
   }
 
