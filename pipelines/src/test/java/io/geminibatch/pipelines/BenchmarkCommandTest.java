@@ -3,11 +3,14 @@ package io.geminibatch.pipelines;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The benchmark at a small size, so that it keeps working: every figure is printed once, and every
@@ -58,5 +61,22 @@ class BenchmarkCommandTest {
   void aBadSizeIsABadCommandLine() {
     Cli run = Cli.run(Cli.NO_KEY, "benchmark", "--prompts=0");
     assertEquals(2, run.status, run.toString());
+  }
+
+  @Test
+  void theColdBenchmarksEmulatorStartsWithoutAnEarlierRunsFiles(@TempDir Path work) throws Exception {
+    Path stale = work.resolve("emulator/files/an-earlier-upload");
+    Files.createDirectories(stale.getParent());
+    Files.writeString(stale, "{}");
+    Files.writeString(work.resolve("prompts.txt"), "kept\n");
+
+    Path dir = ColdProcessBenchmark.freshEmulatorDir(work);
+
+    assertEquals(work.resolve("emulator"), dir);
+    assertTrue(Files.isDirectory(dir));
+    try (java.util.stream.Stream<Path> left = Files.list(dir)) {
+      assertEquals(0, left.count());
+    }
+    assertTrue(Files.exists(work.resolve("prompts.txt")), "only the emulator's directory goes");
   }
 }
