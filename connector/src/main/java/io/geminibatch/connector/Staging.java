@@ -19,7 +19,8 @@ import org.apache.beam.sdk.io.fs.ResourceId;
 
 /**
  * The staging location through Beam's {@link FileSystems}: a local directory, {@code gs://} or
- * any registered file system. Holds staged shards and the job ledger.
+ * any registered file system. Holds staged shards and the job ledger. Local files are written
+ * through a channel of their own ({@link #create(ResourceId, String)}).
  */
 final class Staging {
   private Staging() {}

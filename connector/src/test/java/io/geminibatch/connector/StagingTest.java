@@ -67,7 +67,9 @@ class StagingTest {
     byte[] second = "{\"key\":\"a\"}\n".getBytes(java.nio.charset.StandardCharsets.UTF_8);
     write(Staging.create(id, "application/jsonl"), second, 1, 64 * KB);
     assertArrayEquals(second, Files.readAllBytes(Path.of(id.toString())));
-    assertEquals(1, Files.list(tmp.resolve("again")).count());
+    try (java.util.stream.Stream<Path> files = Files.list(tmp.resolve("again"))) {
+      assertEquals(1, files.count());
+    }
   }
 
   private ResourceId resource(String relative) {
