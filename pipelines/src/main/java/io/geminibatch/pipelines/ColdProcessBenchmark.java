@@ -462,8 +462,7 @@ final class ColdProcessBenchmark {
    * pipeline in this process, and what it leaves running (its collector, its compilers, its
    * embedded cluster's threads shutting down) would share the cores with the cold run after it.
    * Measured at 1,000,000 prompts, it had done so within 1.1 s (0.27 CPU-s), and this process
-   * spent 0.10 to 0.16 CPU-s during each `generate` run: not what makes a round's `generate`
-   * dearer than the same command by hand.
+   * spent 0.10 to 0.16 CPU-s during each `generate` run.
    */
   private void settle() {
     long start = System.nanoTime();
@@ -512,8 +511,6 @@ final class ColdProcessBenchmark {
     }
     return times;
   }
-
-
 
   private static long clockTicks() {
     try {
