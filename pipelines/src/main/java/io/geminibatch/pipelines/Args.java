@@ -62,9 +62,9 @@ final class Args {
    * command's steps never mutate their input), for inputs under {@value #FLINK_FROM_BYTES} bytes:
    * 9 s for 20,000 prompts against 15 s on Flink, most of which Flink spends starting and
    * scheduling its stages; Flink embedded in this JVM ({@code [local]}) for larger ones, with
-   * twice as many parallel tasks as cores unless {@code --parallelism} says otherwise (uploads
-   * and downloads wait on the service): 13 s for 100,000 prompts against 19 s, and 29 to 31 s for
-   * 1,000,000 against 121 s, where the Direct runner's heap stays full (6 GB). The
+   * {@link #defaultParallelism} parallel tasks unless {@code --parallelism} says otherwise: 13 s
+   * for 100,000 prompts against 19 s, and 29 to 31 s for 1,000,000 against 121 s, where the
+   * Direct runner's heap stays full (6 GB). The
    * embedded cluster gets {@link #LOCAL_FLINK_CONF} unless {@code --flinkConfDir} or {@code
    * FLINK_CONF_DIR} names a configuration of the user's. {@code --flinkMaster} alone means Flink
    * at that master, at any size. Returns true when it chose the embedded Flink cluster (see {@link
@@ -90,12 +90,28 @@ final class Args {
     FlinkPipelineOptions flink = options.as(FlinkPipelineOptions.class);
     flink.setFlinkMaster("[local]");
     if (!given(args, "--parallelism=")) {
-      flink.setParallelism(2 * Runtime.getRuntime().availableProcessors());
+      flink.setParallelism(defaultParallelism(Runtime.getRuntime().availableProcessors()));
     }
     if (!given(args, "--flinkConfDir=") && env.get("FLINK_CONF_DIR") == null) {
       flink.setFlinkConfDir(localFlinkConf().toString());
     }
     return true;
+  }
+
+  /**
+   * The embedded cluster's parallel tasks on {@code cores} cores: one per core, and at least two,
+   * so that on one core a task's wait on the service still overlaps another's work (one core
+   * not measured; it kept the two it had). It was twice the cores, so that uploads and downloads
+   * waiting on the service would overlap; on 2 cores against the emulator, by hand, alternating,
+   * 2 tasks took less CPU and less time than 4 in every pair: 1,000,000 prompts 36.0, 37.5, 35.5
+   * CPU-s (24.2, 26.6, 24.2 s) against 41.2, 39.5, 38.0 (27.3, 27.5, 25.3 s); 300,000 prompts
+   * 25.5, 23.2, 25.6 (15.6, 14.2, 15.4 s) against 27.8, 28.6, 25.6 (17.1, 17.2, 15.6 s). Each task
+   * of a step is deployed, deserialized and compiled for on its own, its pack step holds a budget
+   * of lines, and two tasks per core only take turns on it. Half as many downloads run at once;
+   * where the network, not the machine, limits them, {@code --parallelism} raises it.
+   */
+  static int defaultParallelism(int cores) {
+    return Math.max(2, cores);
   }
 
   /**

@@ -30,13 +30,21 @@ class ArgsTest {
     FlinkPipelineOptions options = choose(LARGE, Map.of());
     assertEquals(FlinkRunner.class, options.getRunner());
     assertEquals("[local]", options.getFlinkMaster());
-    assertEquals(2 * Runtime.getRuntime().availableProcessors(), options.getParallelism());
+    assertEquals(Math.max(2, Runtime.getRuntime().availableProcessors()), options.getParallelism());
 
     // Flink itself reads the directory the command wrote: the setting must reach the cluster.
     assertTrue(new Configuration().get(NettyShuffleEnvironmentOptions.BATCH_SHUFFLE_COMPRESSION_ENABLED),
         "Flink's default compresses (else this setting is moot)");
     Configuration loaded = GlobalConfiguration.loadConfiguration(options.getFlinkConfDir());
     assertFalse(loaded.get(NettyShuffleEnvironmentOptions.BATCH_SHUFFLE_COMPRESSION_ENABLED));
+  }
+
+  @Test
+  void theEmbeddedClusterRunsATaskPerCoreAndAtLeastTwo() {
+    assertEquals(2, Args.defaultParallelism(1));
+    assertEquals(2, Args.defaultParallelism(2));
+    assertEquals(3, Args.defaultParallelism(3));
+    assertEquals(16, Args.defaultParallelism(16));
   }
 
   @Test
