@@ -56,6 +56,13 @@ final class Args {
   static final long FLINK_FROM_BYTES = 32L << 20;
 
   /**
+   * Set by {@link CdsTraining} alone, for its second run: a small input then takes the embedded
+   * Flink cluster as a large one does, so that the jar's class-data archive holds Flink's classes
+   * too (an interpreted run over {@value #FLINK_FROM_BYTES} bytes took 141 s of the build).
+   */
+  static volatile boolean embeddedFlinkForTraining;
+
+  /**
    * The runner of {@code generate} and {@code embed} when {@code --runner} is not given, chosen by
    * the input's size ({@code benchmark}, prompts of 1 KB, 2 cores): the Direct runner, without
    * its immutability and encodability checks (which re-encode every element at every step; the
@@ -79,7 +86,7 @@ final class Args {
       options.setRunner(FlinkRunner.class);
       return false;
     }
-    if (inputBytes < FLINK_FROM_BYTES) {
+    if (inputBytes < FLINK_FROM_BYTES && !embeddedFlinkForTraining) {
       options.setRunner(DirectRunner.class);
       DirectOptions direct = options.as(DirectOptions.class);
       direct.setEnforceImmutability(given(args, "--enforceImmutability=") && direct.isEnforceImmutability());
