@@ -113,8 +113,8 @@ final class Args {
    * 2 tasks took less CPU and less time than 4 in every pair: 1,000,000 prompts 36.0, 37.5, 35.5
    * CPU-s (24.2, 26.6, 24.2 s) against 41.2, 39.5, 38.0 (27.3, 27.5, 25.3 s); 300,000 prompts
    * 25.5, 23.2, 25.6 (15.6, 14.2, 15.4 s) against 27.8, 28.6, 25.6 (17.1, 17.2, 15.6 s). Each task
-   * of a step is deployed, deserialized and compiled for on its own, its pack step holds a budget
-   * of lines, and two tasks per core only take turns on it. Half as many downloads run at once;
+   * of a step is deployed and deserialized on its own, its pack step holds a budget of lines, and
+   * two tasks per core only take turns on it. Half as many downloads run at once;
    * where the network, not the machine, limits them, {@code --parallelism} raises it.
    */
   static int defaultParallelism(int cores) {
