@@ -8,9 +8,7 @@ import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.Map;
-import java.util.stream.Stream;
 
 /**
  * The runs the build makes to write the jar's class-data archive ({@code gemini-batch.jsa} beside
@@ -49,7 +47,7 @@ public final class CdsTraining {
     }
     OptionsRegistry.startEmpty();
     Path dir = Path.of(args[0]);
-    deleteTree(dir);
+    BatchCommand.deleteTree(dir);
     Files.createDirectories(dir);
     Path input = dir.resolve("prompts.txt");
     String filler = "x".repeat(1000);
@@ -64,7 +62,7 @@ public final class CdsTraining {
       Args.embeddedFlinkForTraining = true;
       status = run(input, dir.resolve("flink/answers"), "embedded Flink");
     }
-    deleteTree(dir);
+    BatchCommand.deleteTree(dir);
     System.exit(status);
   }
 
@@ -86,16 +84,5 @@ public final class CdsTraining {
           "gemini-batch: class-data training run: %d prompts, %s, in %.1f s%n", PROMPTS, runner, (System.nanoTime() - start) / 1e9);
     }
     return status;
-  }
-
-  private static void deleteTree(Path dir) throws IOException {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (Stream<Path> paths = Files.walk(dir)) {
-      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-        Files.delete(p);
-      }
-    }
   }
 }

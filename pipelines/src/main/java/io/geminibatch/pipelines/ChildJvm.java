@@ -42,7 +42,8 @@ import java.util.function.Supplier;
  * <p>On {@value #SERIAL_GC_MAX_CORES} cores or fewer the run's JVM gets the serial collector
  * unless the user chose one: at 1,000,000 prompts on 2 cores it took 14% less CPU than G1 (40.4
  * against 47.0 CPU-s, five pairs alternating, per thread sampled every 0.2 s, which leaves out
- * about 3 CPU-s either way; the C2 compiler alone 11.2 against 13.5) and 9% less time. On more cores G1 stays: not measured.
+ * about 3 CPU-s either way; the C2 compiler alone 11.2 against 13.5) and 9% less time. On more
+ * cores G1 stays: not measured.
  *
  * <p>Stopping is unchanged for the user: SIGTERM (or Ctrl-C, which reaches both processes) makes
  * this process send SIGTERM to the child, whose own stop notice says what is left and which exits;

@@ -31,8 +31,9 @@ public final class Main {
    * set them ({@code -Djdk.httpclient.bufsize}). Its default of 16 KB hands a result file to the
    * reader in 16 KB pieces, each a wake-up between the client's threads: at 1,000,000 prompts
    * (1.3 GB of results) its threads took 3.4 to 4.3 CPU-s, 1.7 and 1.9 with 1 MB (2 cores, four
-   * runs and two, per thread from {@code /proc}). Uploads are unchanged: they go in slices of 256 KB already. Only this command
-   * line sets it: a library does not change a JVM-wide setting under its user.
+   * runs and two, per thread from {@code /proc}). Uploads are unchanged: they go in slices of 256
+   * KB already. Only this command line sets it: a library does not change a JVM-wide setting
+   * under its user.
    */
   static void bulkHttpBuffers(java.util.Properties properties) {
     if (properties.getProperty(HTTP_BUFFER_PROPERTY) == null) {
