@@ -17,7 +17,8 @@ class ChildJvmTest {
   private static final long GB = 1L << 30;
 
   private static ChildJvm.Jvm jvm(List<String> inputArguments, long maxHeap, boolean memoryGiven, int cores, boolean windows) {
-    return new ChildJvm.Jvm("/jdk/bin/java", "/x/gemini-batch.jar", inputArguments, maxHeap, memoryGiven, false, cores, windows, false, null);
+    return new ChildJvm.Jvm(
+        "/jdk/bin/java", "/x/gemini-batch.jar", inputArguments, maxHeap, memoryGiven, false, false, cores, windows, false, null);
   }
 
   private static final ChildJvm.Jvm LAPTOP = jvm(List.of("-Dfile.encoding=UTF-8"), 6 * GB, false, 2, false);
@@ -30,8 +31,8 @@ class ChildJvmTest {
   void aLocalRunGetsAHeapSizedForItsCoresAndTheSameArguments() {
     List<String> c = command(Map.of(), LAPTOP, "generate", "--input=p.txt", "--output=out/a");
     assertEquals(
-        List.of("/jdk/bin/java", "-Dfile.encoding=UTF-8", "-Xmx2048m", "-XX:+UseSerialGC", "-cp", "/x/gemini-batch.jar",
-            Main.class.getName(), "generate", "--input=p.txt", "--output=out/a"),
+        List.of("/jdk/bin/java", "-Dfile.encoding=UTF-8", "-Xmx2048m", "-XX:+UseSerialGC", "-XX:CompileThresholdScaling=8", "-cp",
+            "/x/gemini-batch.jar", Main.class.getName(), "generate", "--input=p.txt", "--output=out/a"),
         c);
     assertTrue(command(Map.of(), jvm(List.of(), 16 * GB, false, 8, false), "embed", "--input=p").contains("-Xmx5120m"));
     for (String runner : List.of("--runner=FlinkRunner", "--runner=DirectRunner", "--runner=org.apache.beam.runners.flink.FlinkRunner")) {
@@ -81,15 +82,15 @@ class ChildJvmTest {
 
   @Test
   void hugePagesAndTheClassDataArchiveWhereThereAreAndTheUserDidNotChoose() {
-    ChildJvm.Jvm linux = new ChildJvm.Jvm("/jdk/bin/java", "gemini-batch.jar", List.of(), 6 * GB, false, false, 2, false, true, "/x/gemini-batch.jsa");
+    ChildJvm.Jvm linux = new ChildJvm.Jvm("/jdk/bin/java", "gemini-batch.jar", List.of(), 6 * GB, false, false, false, 2, false, true, "/x/gemini-batch.jsa");
     assertEquals(
-        List.of("/jdk/bin/java", "-Xmx2048m", "-XX:+UseSerialGC", "-XX:+UseTransparentHugePages", "-XX:SharedArchiveFile=/x/gemini-batch.jsa",
-            "-Xlog:cds*=off", "-cp", "gemini-batch.jar", Main.class.getName(), "generate"),
+        List.of("/jdk/bin/java", "-Xmx2048m", "-XX:+UseSerialGC", "-XX:+UseTransparentHugePages", "-XX:CompileThresholdScaling=8",
+            "-XX:SharedArchiveFile=/x/gemini-batch.jsa", "-Xlog:cds*=off", "-cp", "gemini-batch.jar", Main.class.getName(), "generate"),
         command(Map.of(), linux, "generate"));
     ChildJvm.Jvm chosen = new ChildJvm.Jvm("/jdk/bin/java", "gemini-batch.jar",
-        List.of("-XX:-UseTransparentHugePages", "-Xshare:off", "-XX:+UseG1GC"), 6 * GB, false, true, 2, false, true, "/x/gemini-batch.jsa");
+        List.of("-XX:-UseTransparentHugePages", "-Xshare:off", "-XX:+UseG1GC", "-XX:TieredStopAtLevel=1"), 6 * GB, false, true, true, 2, false, true, "/x/gemini-batch.jsa");
     assertEquals(
-        List.of("/jdk/bin/java", "-XX:-UseTransparentHugePages", "-Xshare:off", "-XX:+UseG1GC", "-Xmx2048m", "-cp", "gemini-batch.jar",
+        List.of("/jdk/bin/java", "-XX:-UseTransparentHugePages", "-Xshare:off", "-XX:+UseG1GC", "-XX:TieredStopAtLevel=1", "-Xmx2048m", "-cp", "gemini-batch.jar",
             Main.class.getName(), "embed"),
         command(Map.of(), chosen, "embed"));
   }
@@ -97,13 +98,15 @@ class ChildJvmTest {
   @Test
   void aSmallerMachinesDefaultHeapStaysAndTheChildIsForHugePagesOrTheArchive() {
     // 8 GB of memory, 4 cores: the default heap (2 GB) is below 1 GB + 4 x 512 MB.
-    ChildJvm.Jvm laptop = new ChildJvm.Jvm("/jdk/bin/java", "gemini-batch.jar", List.of(), 2 * GB, false, false, 4, false, true, null);
+    ChildJvm.Jvm laptop = new ChildJvm.Jvm("/jdk/bin/java", "gemini-batch.jar", List.of(), 2 * GB, false, false, false, 4, false, true, null);
     assertEquals(
-        List.of("/jdk/bin/java", "-XX:+UseTransparentHugePages", "-cp", "gemini-batch.jar", Main.class.getName(), "generate"),
+        List.of("/jdk/bin/java", "-XX:+UseTransparentHugePages", "-XX:CompileThresholdScaling=8", "-cp", "gemini-batch.jar",
+            Main.class.getName(), "generate"),
         command(Map.of(), laptop, "generate"));
-    ChildJvm.Jvm noHugePages = new ChildJvm.Jvm("/jdk/bin/java", "gemini-batch.jar", List.of(), 2 * GB, false, false, 4, false, false, "/x/a.jsa");
+    ChildJvm.Jvm noHugePages = new ChildJvm.Jvm("/jdk/bin/java", "gemini-batch.jar", List.of(), 2 * GB, false, false, false, 4, false, false, "/x/a.jsa");
     assertEquals(
-        List.of("/jdk/bin/java", "-XX:SharedArchiveFile=/x/a.jsa", "-Xlog:cds*=off", "-cp", "gemini-batch.jar",
+        List.of("/jdk/bin/java", "-XX:CompileThresholdScaling=8", "-XX:SharedArchiveFile=/x/a.jsa", "-Xlog:cds*=off", "-cp",
+            "gemini-batch.jar",
             Main.class.getName(), "generate"),
         command(Map.of(), noHugePages, "generate"));
   }
@@ -113,18 +116,39 @@ class ChildJvmTest {
     // 2 cores whose default heap is no larger, without huge pages or an archive: the collector
     // alone is reason enough for a child.
     assertEquals(
-        List.of("/jdk/bin/java", "-XX:+UseSerialGC", "-cp", "/x/gemini-batch.jar", Main.class.getName(), "generate"),
+        List.of("/jdk/bin/java", "-XX:+UseSerialGC", "-XX:CompileThresholdScaling=8", "-cp", "/x/gemini-batch.jar",
+            Main.class.getName(), "generate"),
         command(Map.of(), jvm(List.of(), 2 * GB, false, 2, false), "generate"));
     assertTrue(command(Map.of(), jvm(List.of(), 2 * GB, false, 1, false), "generate").contains("-XX:+UseSerialGC"));
     assertFalse(command(Map.of(), jvm(List.of(), 16 * GB, false, 3, false), "generate").contains("-XX:+UseSerialGC"));
     // A collector the user chose (on the command line or in JAVA_TOOL_OPTIONS) stays, alone.
-    ChildJvm.Jvm parallel = new ChildJvm.Jvm("/jdk/bin/java", "/x/gemini-batch.jar", List.of("-XX:+UseParallelGC"), 6 * GB, false, true, 2,
-        false, false, null);
+    ChildJvm.Jvm parallel = new ChildJvm.Jvm("/jdk/bin/java", "/x/gemini-batch.jar", List.of("-XX:+UseParallelGC"), 6 * GB, false, true, false,
+        2, false, false, null);
     assertEquals(
-        List.of("/jdk/bin/java", "-XX:+UseParallelGC", "-Xmx2048m", "-cp", "/x/gemini-batch.jar", Main.class.getName(), "embed"),
+        List.of("/jdk/bin/java", "-XX:+UseParallelGC", "-Xmx2048m", "-XX:CompileThresholdScaling=8", "-cp", "/x/gemini-batch.jar",
+            Main.class.getName(), "embed"),
         command(Map.of(), parallel, "embed"));
-    assertNull(command(Map.of(), new ChildJvm.Jvm("/jdk/bin/java", "/x/gemini-batch.jar", List.of(), 2 * GB, false, true, 2, false, false,
-        null), "generate"));
+    assertNull(command(Map.of(), new ChildJvm.Jvm("/jdk/bin/java", "/x/gemini-batch.jar", List.of(), 2 * GB, false, true, false, 2, false,
+        false, null), "generate"));
+  }
+
+  @Test
+  void theJitCompilesLaterUnlessTheUserChoseHowItCompiles() {
+    // An option of the JIT given (on the command line or in JAVA_TOOL_OPTIONS, which the child
+    // inherits): the JIT is left alone, the rest of the command is the same.
+    ChildJvm.Jvm given = new ChildJvm.Jvm("/jdk/bin/java", "/x/gemini-batch.jar", List.of(), 6 * GB, false, false, true, 2, false, false,
+        null);
+    assertEquals(
+        List.of("/jdk/bin/java", "-Xmx2048m", "-XX:+UseSerialGC", "-cp", "/x/gemini-batch.jar", Main.class.getName(), "generate"),
+        command(Map.of(), given, "generate"));
+    for (String mode : List.of("-Xint", "-Xcomp", "-Xmixed")) {
+      List<String> c = command(Map.of(), jvm(List.of(mode), 6 * GB, false, 2, false), "generate");
+      assertTrue(c.contains(mode), mode);
+      assertFalse(c.stream().anyMatch(a -> a.startsWith("-XX:CompileThresholdScaling")), mode);
+    }
+    // Not a reason for a child on its own: 4 cores, the default heap no larger, neither huge pages
+    // nor an archive.
+    assertNull(command(Map.of(), jvm(List.of(), 2 * GB, false, 4, false), "embed"));
   }
 
   @Test

@@ -203,6 +203,9 @@ class StopAndRerunJarIT {
     assertTrue(childArgs.isEmpty()
         || childArgs.contains("-XX:+UseSerialGC") == (Runtime.getRuntime().availableProcessors() <= ChildJvm.SERIAL_GC_MAX_CORES),
         childArgs.toString());
+    // The JIT compiles later (the test's JVM is started without options of the JIT).
+    assertTrue(childArgs.isEmpty() || childArgs.contains("-XX:CompileThresholdScaling=" + ChildJvm.COMPILE_THRESHOLD_SCALING),
+        childArgs.toString());
 
     first.destroyForcibly();
     child.onExit().get(1, TimeUnit.MINUTES);
