@@ -53,9 +53,11 @@ import java.util.function.Supplier;
  * then C2, while the steps' own loops run millions of times and are compiled all the same. On 2
  * cores at 1,000,000 prompts, two pairs alternating: the compilers' threads 6.4 and 5.9 CPU-s
  * against 11.5 and 12.8 (sampled per thread), the run 30.4 and 28.6 CPU-s against 31.4 and 35.5
- * ({@code getrusage}); 300,000 prompts 17.6 and 18.1 against 19.5 and 24.2. A factor of 16 left
- * the read step's loops interpreted or in C1 long enough to cost more there than it saved. It
- * is not a reason to start a child on its own.
+ * ({@code getrusage}); 300,000 prompts 17.6 and 18.1 against 19.5 and 24.2. A factor of 16
+ * compiled less still and was as cheap in its pairs, but kept the input's read-and-pack loops
+ * longer in the lower tiers (4.4 to 5.0 CPU-s for that chain against 4.0 to 4.6); 8 is the
+ * smaller departure from the defaults for about the same gain. It is not a reason to start a
+ * child on its own.
  *
  * <p>Stopping is unchanged for the user: SIGTERM (or Ctrl-C, which reaches both processes) makes
  * this process send SIGTERM to the child, whose own stop notice says what is left and which exits;

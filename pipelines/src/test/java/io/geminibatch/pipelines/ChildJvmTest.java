@@ -88,10 +88,11 @@ class ChildJvmTest {
             "-XX:SharedArchiveFile=/x/gemini-batch.jsa", "-Xlog:cds*=off", "-cp", "gemini-batch.jar", Main.class.getName(), "generate"),
         command(Map.of(), linux, "generate"));
     ChildJvm.Jvm chosen = new ChildJvm.Jvm("/jdk/bin/java", "gemini-batch.jar",
-        List.of("-XX:-UseTransparentHugePages", "-Xshare:off", "-XX:+UseG1GC", "-XX:TieredStopAtLevel=1"), 6 * GB, false, true, true, 2, false, true, "/x/gemini-batch.jsa");
+        List.of("-XX:-UseTransparentHugePages", "-Xshare:off", "-XX:+UseG1GC", "-XX:TieredStopAtLevel=1"), 6 * GB, false, true, true, 2,
+        false, true, "/x/gemini-batch.jsa");
     assertEquals(
-        List.of("/jdk/bin/java", "-XX:-UseTransparentHugePages", "-Xshare:off", "-XX:+UseG1GC", "-XX:TieredStopAtLevel=1", "-Xmx2048m", "-cp", "gemini-batch.jar",
-            Main.class.getName(), "embed"),
+        List.of("/jdk/bin/java", "-XX:-UseTransparentHugePages", "-Xshare:off", "-XX:+UseG1GC", "-XX:TieredStopAtLevel=1", "-Xmx2048m",
+            "-cp", "gemini-batch.jar", Main.class.getName(), "embed"),
         command(Map.of(), chosen, "embed"));
   }
 
@@ -106,8 +107,7 @@ class ChildJvmTest {
     ChildJvm.Jvm noHugePages = new ChildJvm.Jvm("/jdk/bin/java", "gemini-batch.jar", List.of(), 2 * GB, false, false, false, 4, false, false, "/x/a.jsa");
     assertEquals(
         List.of("/jdk/bin/java", "-XX:CompileThresholdScaling=8", "-XX:SharedArchiveFile=/x/a.jsa", "-Xlog:cds*=off", "-cp",
-            "gemini-batch.jar",
-            Main.class.getName(), "generate"),
+            "gemini-batch.jar", Main.class.getName(), "generate"),
         command(Map.of(), noHugePages, "generate"));
   }
 
